@@ -1,0 +1,183 @@
+//! The embeddable server: a worker, the rooms and the HTTP/WebSocket listener, behind one handle with start, stop and
+//! status. The `ferrosoup` binary and the Tauri plugin are thin layers over it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ferrosoup::{ListenInfo, RtpCodecCapability, Worker, WorkerSettings};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::signaling::{Limits, Rooms};
+
+/// Everything the server can be told at start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// HTTP and WebSocket address. Loopback by default: serving a LAN is a decision, not an accident.
+    pub listen: SocketAddr,
+    /// Where media is received (one UDP port shared by all transports).
+    pub rtc_listen: Vec<ListenInfo>,
+    /// Longest signaling message answered normally; longer ones get `too_large`.
+    pub max_message_size: usize,
+    /// Codecs every room offers.
+    pub media_codecs: Vec<RtpCodecCapability>,
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            rtc_listen: WorkerSettings::default().listen_infos,
+            max_message_size: 256 * 1024,
+            media_codecs: ferrosoup::supported_rtp_capabilities::default_media_codecs(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot open the media sockets: {0}")]
+    Media(#[from] ferrosoup::Error),
+}
+
+/// A snapshot of what the server holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub rooms: usize,
+    pub peers: usize,
+    pub transports: usize,
+    pub producers: usize,
+    pub consumers: usize,
+}
+
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub rooms: Arc<Rooms>,
+}
+
+impl Shared {
+    pub async fn status(&self) -> Result<Status, ferrosoup::Error> {
+        let totals = self.rooms.totals().await;
+        let dump = self.rooms.worker().dump().await?;
+        Ok(Status {
+            rooms: totals.rooms,
+            peers: totals.peers,
+            transports: dump.transports,
+            producers: dump.producers,
+            consumers: dump.consumers,
+        })
+    }
+}
+
+/// A running server. Dropping it without [`Server::stop`] also stops it, less gracefully.
+pub struct Server {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    media_addresses: Vec<SocketAddr>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds the HTTP listener and the media sockets and starts serving on the current tokio runtime.
+    pub async fn start(config: ServerConfig) -> Result<Server, StartError> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Http {
+                addr: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Http {
+            addr: config.listen,
+            source,
+        })?;
+        let worker = Worker::new(WorkerSettings {
+            listen_infos: config.rtc_listen.clone(),
+        })
+        .await?;
+        let media_addresses = worker.local_addresses().to_vec();
+        let rooms = Arc::new(Rooms::new(
+            worker,
+            config.media_codecs.clone(),
+            config.limits.clone(),
+        ));
+        let shared = Arc::new(Shared { config, rooms });
+        let app = crate::http::router(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("HTTP server failed: {e}");
+            }
+        });
+        Ok(Server {
+            shared,
+            local_addr,
+            media_addresses,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The HTTP address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://host:port`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// `ws://host:port/ws`.
+    pub fn signaling_url(&self) -> String {
+        format!("ws://{}/ws", self.local_addr)
+    }
+
+    /// Addresses the media sockets are bound to.
+    pub fn media_addresses(&self) -> &[SocketAddr] {
+        &self.media_addresses
+    }
+
+    pub async fn status(&self) -> Result<Status, ferrosoup::Error> {
+        self.shared.status().await
+    }
+
+    /// Closes every room, stops accepting connections and releases the ports.
+    pub async fn stop(mut self) {
+        self.shutdown_now().await;
+    }
+
+    async fn shutdown_now(&mut self) {
+        self.shared.rooms.close_all().await;
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            // Open WebSockets end as their rooms closed; do not wait forever on a stuck one.
+            if tokio::time::timeout(std::time::Duration::from_secs(3), task)
+                .await
+                .is_err()
+            {
+                tracing::warn!("HTTP server did not stop in time");
+            }
+        }
+        self.shared.rooms.worker().close();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.shared.rooms.worker().close();
+    }
+}

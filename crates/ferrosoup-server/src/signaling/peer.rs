@@ -1,0 +1,68 @@
+//! A peer: one client in a room, with the media objects it owns.
+//!
+//! A peer controls only its own transports, producers and consumers: every lookup by id goes through these maps, so an
+//! id of another peer's object is simply "not found". Dropping a peer drops its handles, which closes the objects in
+//! the worker.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ferrosoup::{
+    Consumer, ConsumerId, Producer, ProducerId, RtpCapabilities, TransportId, WebRtcTransport,
+};
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, Notify};
+
+use super::protocol::Direction;
+
+/// The way to reach a peer's connection: its outgoing queue, and a switch to drop it when the queue is stuck.
+#[derive(Clone)]
+pub struct Notifier {
+    pub queue: mpsc::Sender<String>,
+    pub kick: Arc<Notify>,
+}
+
+impl Notifier {
+    /// Queues a message without waiting. A client that does not read its notifications fast enough is disconnected
+    /// rather than buffered for without bound.
+    pub fn send(&self, text: String) {
+        if self.queue.try_send(text).is_err() {
+            self.kick.notify_one();
+        }
+    }
+}
+
+pub struct ProducerEntry {
+    pub producer: Producer,
+    pub app_data: Map<String, Value>,
+    pub paused: bool,
+}
+
+pub struct Peer {
+    pub id: String,
+    pub display_name: String,
+    pub rtp_capabilities: Option<RtpCapabilities>,
+    pub notifier: Notifier,
+    pub transports: HashMap<TransportId, (WebRtcTransport, Direction)>,
+    pub producers: HashMap<ProducerId, ProducerEntry>,
+    pub consumers: HashMap<ConsumerId, Consumer>,
+}
+
+impl Peer {
+    pub fn new(
+        id: String,
+        display_name: String,
+        rtp_capabilities: Option<RtpCapabilities>,
+        notifier: Notifier,
+    ) -> Self {
+        Peer {
+            id,
+            display_name,
+            rtp_capabilities,
+            notifier,
+            transports: HashMap::new(),
+            producers: HashMap::new(),
+            consumers: HashMap::new(),
+        }
+    }
+}

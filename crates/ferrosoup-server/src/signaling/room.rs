@@ -1,0 +1,235 @@
+//! Rooms: a router and the peers in it, and the registry that creates rooms on first join and closes them when the
+//! last peer leaves.
+//!
+//! Concurrency: the registry is a `tokio::sync::Mutex` (creating a room awaits the worker); a room's state is a
+//! `std::sync::Mutex` that is never held across an `.await`. When both are needed the registry is locked first.
+//! Requests that await the worker (produce, consume, …) take what they need from the room, release the lock, await,
+//! then lock again and check the peer is still there.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use ferrosoup::{Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::peer::Peer;
+use super::protocol::{self, ErrorCode, RequestError};
+
+/// Limits that keep one room or client from taking the server down.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_rooms: usize,
+    pub max_peers_per_room: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rooms: 1000,
+            max_peers_per_room: 200,
+        }
+    }
+}
+
+pub struct RoomState {
+    pub peers: HashMap<String, Peer>,
+}
+
+impl RoomState {
+    /// Sends `text` to every peer but `except`.
+    pub fn broadcast(&self, except: &str, text: &str) {
+        for peer in self.peers.values().filter(|p| p.id != except) {
+            peer.notifier.send(text.to_string());
+        }
+    }
+}
+
+pub struct Room {
+    pub id: String,
+    pub router: Router,
+    state: Mutex<RoomState>,
+}
+
+impl Room {
+    /// Locks the room's state. A poisoned lock (a panic elsewhere) still yields the state: the maps stay consistent
+    /// because no code path panics halfway through an update.
+    pub fn lock(&self) -> MutexGuard<'_, RoomState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn on_router_event(&self, event: RouterEvent) {
+        match event {
+            RouterEvent::ConsumerClosed {
+                consumer_id,
+                producer_id,
+            } => {
+                let mut state = self.lock();
+                for peer in state.peers.values_mut() {
+                    if peer.consumers.remove(&consumer_id).is_some() {
+                        peer.notifier.send(protocol::notification(
+                            "consumerClosed",
+                            json!({"consumerId": consumer_id, "producerId": producer_id}),
+                        ));
+                    }
+                }
+            }
+            RouterEvent::TransportIceState {
+                transport_id,
+                state,
+            } => tracing::debug!(room = %self.id, %transport_id, ?state, "ICE state"),
+            RouterEvent::TransportDtlsState {
+                transport_id,
+                state,
+            } => tracing::debug!(room = %self.id, %transport_id, ?state, "DTLS state"),
+        }
+    }
+}
+
+/// Totals for status pages and leak checks.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct RoomTotals {
+    pub rooms: usize,
+    pub peers: usize,
+}
+
+pub struct Rooms {
+    worker: Worker,
+    media_codecs: Vec<RtpCodecCapability>,
+    limits: Limits,
+    rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+}
+
+impl Rooms {
+    pub fn new(worker: Worker, media_codecs: Vec<RtpCodecCapability>, limits: Limits) -> Self {
+        Rooms {
+            worker,
+            media_codecs,
+            limits,
+            rooms: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    pub fn media_codecs(&self) -> &[RtpCodecCapability] {
+        &self.media_codecs
+    }
+
+    /// Adds `peer` to the room `room_id`, creating the room if needed. Returns the room and whether `peer` was
+    /// accepted; on success the others have been told.
+    pub async fn join(&self, room_id: &str, peer: Peer) -> Result<Arc<Room>, RequestError> {
+        let mut rooms = self.rooms.lock().await;
+        let room = match rooms.get(room_id) {
+            Some(room) => room.clone(),
+            None => {
+                if rooms.len() >= self.limits.max_rooms {
+                    return Err(RequestError::new(ErrorCode::Limit, "too many rooms"));
+                }
+                let room = self.create_room(room_id).await?;
+                rooms.insert(room_id.to_string(), room.clone());
+                room
+            }
+        };
+        let mut state = room.lock();
+        if state.peers.contains_key(&peer.id) {
+            return Err(RequestError::new(
+                ErrorCode::BadRequest,
+                format!("peerId {:?} is already in room {room_id:?}", peer.id),
+            ));
+        }
+        if state.peers.len() >= self.limits.max_peers_per_room {
+            return Err(RequestError::new(ErrorCode::Limit, "the room is full"));
+        }
+        state.broadcast(
+            &peer.id,
+            &protocol::notification(
+                "peerJoined",
+                json!({"peerId": peer.id, "displayName": peer.display_name}),
+            ),
+        );
+        state.peers.insert(peer.id.clone(), peer);
+        drop(state);
+        Ok(room)
+    }
+
+    async fn create_room(&self, room_id: &str) -> Result<Arc<Room>, RequestError> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let router = self
+            .worker
+            .create_router(RouterOptions {
+                media_codecs: self.media_codecs.clone(),
+                events: Some(tx),
+            })
+            .await?;
+        let room = Arc::new(Room {
+            id: room_id.to_string(),
+            router,
+            state: Mutex::new(RoomState {
+                peers: HashMap::new(),
+            }),
+        });
+        // The event task holds the room weakly, so a closed room is not kept alive by its own events.
+        let weak: Weak<Room> = Arc::downgrade(&room);
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                match weak.upgrade() {
+                    Some(room) => room.on_router_event(event),
+                    None => break,
+                }
+            }
+        });
+        tracing::info!(room = room_id, "room created");
+        Ok(room)
+    }
+
+    /// Removes a peer, tells the others, and closes the room if it is now empty. The peer's objects close when the
+    /// returned value is dropped.
+    pub async fn leave(&self, room: &Arc<Room>, peer_id: &str) -> Option<Peer> {
+        let mut rooms = self.rooms.lock().await;
+        let mut state = room.lock();
+        let peer = state.peers.remove(peer_id)?;
+        for (producer_id, _) in peer.producers.iter() {
+            state.broadcast(
+                peer_id,
+                &protocol::notification(
+                    "producerClosed",
+                    json!({"producerId": producer_id, "peerId": peer_id}),
+                ),
+            );
+        }
+        state.broadcast(peer_id, &protocol::notification("peerLeft", json!({"peerId": peer_id})));
+        if state.peers.is_empty() {
+            drop(state);
+            if rooms.get(&room.id).is_some_and(|r| Arc::ptr_eq(r, room)) {
+                rooms.remove(&room.id);
+                room.router.close();
+                tracing::info!(room = %room.id, "room closed");
+            }
+        }
+        Some(peer)
+    }
+
+    pub async fn totals(&self) -> RoomTotals {
+        let rooms = self.rooms.lock().await;
+        RoomTotals {
+            rooms: rooms.len(),
+            peers: rooms.values().map(|r| r.lock().peers.len()).sum(),
+        }
+    }
+
+    /// Closes every room (the server is stopping): every peer's objects close with them.
+    pub async fn close_all(&self) {
+        let rooms: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
+        for room in rooms {
+            let peers: Vec<Peer> = room.lock().peers.drain().map(|(_, p)| p).collect();
+            for peer in &peers {
+                peer.notifier.kick.notify_one();
+            }
+            drop(peers);
+            room.router.close();
+        }
+    }
+}

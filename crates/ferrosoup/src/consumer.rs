@@ -1,0 +1,121 @@
+//! Consumers: a producer's stream sent to one client.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ConsumerId, ProducerId};
+use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
+use crate::worker::{Channel, Command};
+use crate::Error;
+
+/// Options of [`crate::WebRtcTransport::consume`].
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    pub producer_id: ProducerId,
+    /// The receiving client's capabilities (`device.rtpCapabilities`).
+    pub rtp_capabilities: RtpCapabilities,
+    /// Start paused; resume once the client's consumer exists (recommended, as in mediasoup).
+    pub paused: bool,
+}
+
+/// How the consumer receives, as mediasoup names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsumerType {
+    Simple,
+    Simulcast,
+    Svc,
+}
+
+/// What the engine tells the handle about a new consumer.
+#[derive(Debug, Clone)]
+pub struct ConsumerInfo {
+    pub id: ConsumerId,
+    pub producer_id: ProducerId,
+    pub kind: MediaKind,
+    pub consumer_type: ConsumerType,
+    /// What `transport.consume()` on the client takes: router payload types, the consumer's own SSRCs and mid.
+    pub rtp_parameters: RtpParameters,
+    pub producer_paused: bool,
+}
+
+struct ConsumerInner {
+    info: ConsumerInfo,
+    channel: Channel,
+}
+
+impl Drop for ConsumerInner {
+    fn drop(&mut self) {
+        self.channel.notify(Command::CloseConsumer { id: self.info.id });
+    }
+}
+
+/// Handle to a consumer. It closes when the last clone is dropped, on [`Consumer::close`], or with its producer.
+#[derive(Clone)]
+pub struct Consumer {
+    inner: Arc<ConsumerInner>,
+}
+
+impl Consumer {
+    pub(crate) fn new(info: ConsumerInfo, channel: Channel) -> Self {
+        Consumer {
+            inner: Arc::new(ConsumerInner { info, channel }),
+        }
+    }
+
+    pub fn id(&self) -> ConsumerId {
+        self.inner.info.id
+    }
+
+    pub fn producer_id(&self) -> ProducerId {
+        self.inner.info.producer_id
+    }
+
+    pub fn kind(&self) -> MediaKind {
+        self.inner.info.kind
+    }
+
+    pub fn consumer_type(&self) -> ConsumerType {
+        self.inner.info.consumer_type
+    }
+
+    pub fn rtp_parameters(&self) -> &RtpParameters {
+        &self.inner.info.rtp_parameters
+    }
+
+    /// Whether the producer was paused when this consumer was created.
+    pub fn producer_paused(&self) -> bool {
+        self.inner.info.producer_paused
+    }
+
+    pub async fn pause(&self) -> Result<(), Error> {
+        self.set_paused(true).await
+    }
+
+    /// Starts (or restarts) forwarding; video waits for a key frame, which is requested from the producer.
+    pub async fn resume(&self) -> Result<(), Error> {
+        self.set_paused(false).await
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::SetConsumerPaused { id, paused, reply })
+            .await
+    }
+
+    /// Asks the producer for a key frame (throttled per producer stream).
+    pub async fn request_key_frame(&self) -> Result<(), Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::RequestConsumerKeyFrame { id, reply })
+            .await
+    }
+
+    pub fn close(&self) {
+        self.inner.channel.notify(Command::CloseConsumer { id: self.id() });
+    }
+}

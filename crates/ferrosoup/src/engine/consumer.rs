@@ -1,0 +1,135 @@
+//! Engine-side state of a consumer: which packets of its producer it sends, and how it rewrites them.
+
+use std::time::Instant;
+
+use slotmap::new_key_type;
+
+use super::producer::{ProducerKey, ProducerState};
+use super::transport::TransportKey;
+use crate::ids::ConsumerId;
+use crate::rtp::{ExtensionIdMap, RtpRewriter};
+use crate::rtp_parameters::{MediaKind, RtpParameters};
+use crate::Error;
+
+new_key_type! {
+    /// Index of a consumer in the engine's arena.
+    pub(crate) struct ConsumerKey;
+}
+
+const URI_TWCC: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
+pub(crate) struct ConsumerState {
+    pub id: ConsumerId,
+    pub producer: ProducerKey,
+    pub transport: TransportKey,
+    pub kind: MediaKind,
+    pub rtp_parameters: RtpParameters,
+    pub ssrc: u32,
+    pub rtx_ssrc: Option<u32>,
+    pub paused: bool,
+    pub producer_paused: bool,
+    /// Video waits for a key frame after (re)starting, so the receiver never decodes from a delta frame.
+    pub key_frame_required: bool,
+    /// Which of the producer's streams this consumer forwards.
+    pub stream: usize,
+    pub rewriter: RtpRewriter,
+    pub last_sent: Option<Instant>,
+    /// Router extension ids this consumer negotiated (others are blanked).
+    pub ext_map: ExtensionIdMap,
+    /// True when the consumer negotiated every extension the producer's packets can carry: no remapping needed.
+    pub ext_all: bool,
+    pub twcc_ext: u8,
+    /// Router payload types this consumer may receive.
+    pub payload_types: [bool; 128],
+    pub stats: crate::rtp::SendStats,
+}
+
+impl ConsumerState {
+    pub fn new(
+        id: ConsumerId,
+        producer: ProducerKey,
+        p: &ProducerState,
+        transport: TransportKey,
+        rtp_parameters: RtpParameters,
+        paused: bool,
+    ) -> Result<Self, Error> {
+        let encoding = rtp_parameters
+            .encodings
+            .first()
+            .ok_or_else(|| Error::InvalidState("consumer parameters have no encoding".into()))?;
+        let ssrc = encoding
+            .ssrc
+            .ok_or_else(|| Error::InvalidState("consumer encoding has no ssrc".into()))?;
+        let rtx_ssrc = encoding.rtx.map(|r| r.ssrc);
+        let clock_rate = rtp_parameters
+            .codecs
+            .first()
+            .map_or(90_000, |c| c.clock_rate);
+        let mut ext_map = ExtensionIdMap::drop_all();
+        for ext in &rtp_parameters.header_extensions {
+            ext_map.set(ext.id, ext.id);
+        }
+        let ext_all = p
+            .consumable
+            .header_extensions
+            .iter()
+            .all(|e| ext_map.get(e.id) == e.id);
+        let ext_id = |uri: &str| {
+            rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == uri)
+                .map_or(0, |e| e.id)
+        };
+        let mut payload_types = [false; 128];
+        for codec in &rtp_parameters.codecs {
+            if let Some(slot) = payload_types.get_mut(codec.payload_type as usize) {
+                *slot = true;
+            }
+        }
+        Ok(ConsumerState {
+            id,
+            producer,
+            transport,
+            kind: p.kind,
+            ssrc,
+            rtx_ssrc,
+            paused,
+            producer_paused: p.paused,
+            key_frame_required: p.kind == MediaKind::Video,
+            stream: 0,
+            rewriter: RtpRewriter::new(ssrc, clock_rate, rand::random(), rand::random()),
+            last_sent: None,
+            ext_map,
+            ext_all,
+            twcc_ext: ext_id(URI_TWCC),
+            payload_types,
+            stats: crate::rtp::SendStats::new(ssrc, clock_rate),
+            rtp_parameters,
+        })
+    }
+
+    /// Whether packets flow: neither this consumer nor its producer is paused.
+    pub fn is_active(&self) -> bool {
+        !self.paused && !self.producer_paused
+    }
+
+    pub fn set_paused(&mut self, paused: bool) {
+        self.update(|c| c.paused = paused);
+    }
+
+    pub fn set_producer_paused(&mut self, paused: bool) {
+        self.update(|c| c.producer_paused = paused);
+    }
+
+    fn update(&mut self, change: impl FnOnce(&mut Self)) {
+        let was_active = self.is_active();
+        change(self);
+        if was_active != self.is_active() {
+            // Whatever comes next starts a new epoch: sequence numbers continue from the last sent one, and video
+            // restarts at a key frame.
+            self.rewriter.require_sync();
+            self.key_frame_required = self.kind == MediaKind::Video;
+        }
+    }
+}

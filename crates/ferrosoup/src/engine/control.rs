@@ -1,0 +1,485 @@
+//! Commands from the handles: creating, connecting, pausing and closing objects.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::consumer::ConsumerState;
+use super::dtls::DtlsSession;
+use super::ice::IceLite;
+use super::producer::ProducerState;
+use super::transport::{TransportKey, TransportState};
+use super::{Engine, ProducerKey, RouterState};
+use crate::certificate;
+use crate::consumer::{ConsumerInfo, ConsumerType};
+use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+use crate::ortc;
+use crate::producer::ProducerInfo;
+use crate::router::RouterEvent;
+use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
+use crate::transport::{
+    DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceState, WebRtcTransportInfo,
+};
+use crate::worker::Command;
+use crate::Error;
+
+pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
+    match command {
+        Command::CreateRouter {
+            id,
+            capabilities,
+            events,
+            reply,
+        } => {
+            engine.routers.insert(
+                id,
+                RouterState {
+                    capabilities,
+                    events,
+                    transports: Vec::new(),
+                    producers: HashMap::new(),
+                },
+            );
+            let _ = reply.send(Ok(()));
+        }
+        Command::CloseRouter { id } => close_router(engine, now, id),
+        Command::CreateWebRtcTransport {
+            router_id,
+            id,
+            reply,
+        } => {
+            let _ = reply.send(create_webrtc_transport(engine, router_id, id));
+        }
+        Command::ConnectWebRtcTransport {
+            id,
+            dtls_parameters,
+            reply,
+        } => {
+            let _ = reply.send(connect_webrtc_transport(engine, now, id, dtls_parameters));
+        }
+        Command::CloseTransport { id } => {
+            if let Some(key) = engine.transport_ids.get(&id).copied() {
+                close_transport(engine, now, key);
+            }
+        }
+        Command::Produce {
+            transport_id,
+            id,
+            kind,
+            rtp_parameters,
+            paused,
+            reply,
+        } => {
+            let _ = reply.send(produce(engine, transport_id, id, kind, rtp_parameters, paused));
+        }
+        Command::SetProducerPaused { id, paused, reply } => {
+            let _ = reply.send(set_producer_paused(engine, now, id, paused));
+        }
+        Command::CloseProducer { id } => {
+            if let Some(key) = engine.producer_ids.get(&id).copied() {
+                close_producer(engine, key);
+            }
+        }
+        Command::Consume {
+            transport_id,
+            id,
+            producer_id,
+            rtp_capabilities,
+            paused,
+            reply,
+        } => {
+            let _ = reply.send(consume(
+                engine,
+                transport_id,
+                id,
+                producer_id,
+                &rtp_capabilities,
+                paused,
+            ));
+        }
+        Command::CanConsume {
+            router_id,
+            producer_id,
+            rtp_capabilities,
+            reply,
+        } => {
+            let result = engine
+                .routers
+                .get(&router_id)
+                .and_then(|r| r.producers.get(&producer_id))
+                .and_then(|k| engine.producers.get(*k))
+                .map(|p| ortc::can_consume(&p.consumable, &rtp_capabilities))
+                .ok_or_else(|| Error::not_found("producer", producer_id));
+            let _ = reply.send(result);
+        }
+        Command::SetConsumerPaused { id, paused, reply } => {
+            let _ = reply.send(set_consumer_paused(engine, now, id, paused));
+        }
+        Command::RequestConsumerKeyFrame { id, reply } => {
+            let result = match engine.consumer_ids.get(&id).copied() {
+                Some(key) => {
+                    if let Some(producer) = engine.consumers.get(key).map(|c| c.producer) {
+                        super::rtcp::request_key_frame(engine, now, producer);
+                    }
+                    Ok(())
+                }
+                None => Err(Error::not_found("consumer", id)),
+            };
+            let _ = reply.send(result);
+        }
+        Command::CloseConsumer { id } => {
+            if let Some(key) = engine.consumer_ids.get(&id).copied() {
+                close_consumer(engine, key);
+            }
+        }
+        Command::Dump { reply } => {
+            let _ = reply.send(engine.dump());
+        }
+    }
+}
+
+fn create_webrtc_transport(
+    engine: &mut Engine,
+    router_id: RouterId,
+    id: TransportId,
+) -> Result<WebRtcTransportInfo, Error> {
+    if !engine.routers.contains_key(&router_id) {
+        return Err(Error::not_found("router", router_id));
+    }
+    let identity = certificate::identity()?;
+    let locals: Vec<_> = engine.candidates.iter().map(|c| c.local).collect();
+    let ice = IceLite::new(&locals);
+    let info = WebRtcTransportInfo {
+        id,
+        ice_parameters: ice.parameters().clone(),
+        ice_candidates: engine
+            .candidates
+            .iter()
+            .map(|c| IceCandidate {
+                foundation: "udpcandidate".into(),
+                priority: c.priority,
+                address: c.address.clone(),
+                ip: c.address.clone(),
+                protocol: "udp".into(),
+                port: c.local.port(),
+                kind: "host".into(),
+            })
+            .collect(),
+        dtls_parameters: DtlsParameters {
+            role: DtlsRole::Auto,
+            fingerprints: vec![identity.fingerprint.clone()],
+        },
+    };
+    let ufrag = ice.parameters().username_fragment.clone();
+    let key = engine.transports.insert(TransportState {
+        id,
+        router: router_id,
+        ice,
+        ice_state: IceState::New,
+        dtls: DtlsSession::new(),
+        srtp_in: None,
+        srtp_out: None,
+        remotes: Vec::new(),
+        selected: None,
+        producers: Vec::new(),
+        consumers: Vec::new(),
+        ssrc_table: HashMap::new(),
+        rtx_ssrc_table: HashMap::new(),
+        mid_table: HashMap::new(),
+        consumer_ssrcs: HashMap::new(),
+        next_mid: 0,
+        twcc_seq: 0,
+        rtcp_ssrc: rand::random(),
+    });
+    engine.transport_ids.insert(id, key);
+    engine.by_ufrag.insert(ufrag, key);
+    if let Some(router) = engine.routers.get_mut(&router_id) {
+        router.transports.push(key);
+    }
+    Ok(info)
+}
+
+fn connect_webrtc_transport(
+    engine: &mut Engine,
+    now: Instant,
+    id: TransportId,
+    dtls_parameters: DtlsParameters,
+) -> Result<(), Error> {
+    let key = *engine
+        .transport_ids
+        .get(&id)
+        .ok_or_else(|| Error::not_found("transport", id))?;
+    if dtls_parameters.fingerprints.is_empty() {
+        return Err(Error::InvalidState("dtlsParameters has no fingerprint".into()));
+    }
+    let identity = certificate::identity()?;
+    let t = &mut engine.transports[key];
+    if t.dtls.state() != DtlsState::New {
+        return Err(Error::InvalidState("transport already connected".into()));
+    }
+    let selected = t.selected;
+    let outbox = &mut engine.outbox;
+    let event = t.dtls.connect(dtls_parameters, &identity, now, &mut |p| {
+        if let Some((socket, to)) = selected {
+            outbox.push_copy(socket, to, p);
+        }
+    });
+    if let Some(event) = event {
+        engine.on_dtls_event(now, key, event);
+    }
+    Ok(())
+}
+
+fn produce(
+    engine: &mut Engine,
+    transport_id: TransportId,
+    id: ProducerId,
+    kind: MediaKind,
+    mut rtp_parameters: RtpParameters,
+    paused: bool,
+) -> Result<ProducerInfo, Error> {
+    let tkey = *engine
+        .transport_ids
+        .get(&transport_id)
+        .ok_or_else(|| Error::not_found("transport", transport_id))?;
+    let router_id = engine.transports[tkey].router;
+    let router = engine
+        .routers
+        .get(&router_id)
+        .ok_or_else(|| Error::not_found("router", router_id))?;
+    ortc::validate_rtp_parameters(&mut rtp_parameters)?;
+    let mapping = ortc::get_producer_rtp_parameters_mapping(&rtp_parameters, &router.capabilities)?;
+    let consumable =
+        ortc::get_consumable_rtp_parameters(kind, &rtp_parameters, &router.capabilities, &mapping)?;
+
+    let t = &engine.transports[tkey];
+    // A second producer may not claim an SSRC or mid this transport already routes.
+    for encoding in &rtp_parameters.encodings {
+        for ssrc in [encoding.ssrc, encoding.rtx.map(|r| r.ssrc)].into_iter().flatten() {
+            if t.ssrc_table.contains_key(&ssrc) || t.rtx_ssrc_table.contains_key(&ssrc) {
+                return Err(Error::InvalidState(format!("ssrc {ssrc} already in use")));
+            }
+        }
+    }
+    if let Some(mid) = &rtp_parameters.mid {
+        if t.mid_table.contains_key(mid) {
+            return Err(Error::InvalidState(format!("mid {mid} already in use")));
+        }
+    }
+
+    let state = ProducerState::new(
+        id,
+        router_id,
+        tkey,
+        kind,
+        rtp_parameters,
+        consumable,
+        &mapping,
+        &router.capabilities,
+        paused,
+    )?;
+    let info = state.info();
+    let key = engine.producers.insert(state);
+    let p = &engine.producers[key];
+    let t = &mut engine.transports[tkey];
+    for (index, stream) in p.streams.iter().enumerate() {
+        if let Some(ssrc) = stream.ssrc {
+            t.ssrc_table.insert(ssrc, (key, index));
+        }
+        if let Some(ssrc) = stream.rtx_ssrc {
+            t.rtx_ssrc_table.insert(ssrc, (key, index));
+        }
+    }
+    if let Some(mid) = &p.rtp_parameters.mid {
+        t.mid_table.insert(mid.clone(), key);
+    }
+    t.producers.push(key);
+    engine.producer_ids.insert(id, key);
+    if let Some(router) = engine.routers.get_mut(&router_id) {
+        router.producers.insert(id, key);
+    }
+    Ok(info)
+}
+
+fn consume(
+    engine: &mut Engine,
+    transport_id: TransportId,
+    id: ConsumerId,
+    producer_id: ProducerId,
+    rtp_capabilities: &RtpCapabilities,
+    paused: bool,
+) -> Result<ConsumerInfo, Error> {
+    let tkey = *engine
+        .transport_ids
+        .get(&transport_id)
+        .ok_or_else(|| Error::not_found("transport", transport_id))?;
+    let router_id = engine.transports[tkey].router;
+    let pkey = *engine
+        .routers
+        .get(&router_id)
+        .and_then(|r| r.producers.get(&producer_id))
+        .ok_or_else(|| Error::not_found("producer", producer_id))?;
+    let p = &engine.producers[pkey];
+    if !ortc::can_consume(&p.consumable, rtp_capabilities) {
+        return Err(Error::CannotConsume(
+            "no codec of the producer is in the given rtpCapabilities".into(),
+        ));
+    }
+    let mut rtp_parameters =
+        ortc::get_consumer_rtp_parameters(&p.consumable, rtp_capabilities, false, true)?;
+    let t = &mut engine.transports[tkey];
+    rtp_parameters.mid = Some(t.next_mid.to_string());
+    t.next_mid = t.next_mid.wrapping_add(1);
+    let consumer_type = match p.producer_type {
+        crate::producer::ProducerType::Simple => ConsumerType::Simple,
+        crate::producer::ProducerType::Simulcast => ConsumerType::Simulcast,
+        crate::producer::ProducerType::Svc => ConsumerType::Svc,
+    };
+    let state = ConsumerState::new(id, pkey, p, tkey, rtp_parameters, paused)?;
+    let info = ConsumerInfo {
+        id,
+        producer_id,
+        kind: p.kind,
+        consumer_type,
+        rtp_parameters: state.rtp_parameters.clone(),
+        producer_paused: p.paused,
+    };
+    let ssrcs = [Some(state.ssrc), state.rtx_ssrc];
+    let key = engine.consumers.insert(state);
+    for ssrc in ssrcs.into_iter().flatten() {
+        t.consumer_ssrcs.insert(ssrc, key);
+    }
+    t.consumers.push(key);
+    engine.producers[pkey].consumers.push(key);
+    engine.consumer_ids.insert(id, key);
+    Ok(info)
+}
+
+fn set_producer_paused(
+    engine: &mut Engine,
+    now: Instant,
+    id: ProducerId,
+    paused: bool,
+) -> Result<(), Error> {
+    let key = *engine
+        .producer_ids
+        .get(&id)
+        .ok_or_else(|| Error::not_found("producer", id))?;
+    let p = &mut engine.producers[key];
+    if p.paused == paused {
+        return Ok(());
+    }
+    p.paused = paused;
+    for ckey in p.consumers.clone() {
+        if let Some(c) = engine.consumers.get_mut(ckey) {
+            c.set_producer_paused(paused);
+        }
+    }
+    if !paused && engine.producers[key].kind == MediaKind::Video {
+        super::rtcp::request_key_frame(engine, now, key);
+    }
+    Ok(())
+}
+
+fn set_consumer_paused(
+    engine: &mut Engine,
+    now: Instant,
+    id: ConsumerId,
+    paused: bool,
+) -> Result<(), Error> {
+    let key = *engine
+        .consumer_ids
+        .get(&id)
+        .ok_or_else(|| Error::not_found("consumer", id))?;
+    let c = &mut engine.consumers[key];
+    let was_active = c.is_active();
+    c.set_paused(paused);
+    if !was_active && c.is_active() && c.kind == MediaKind::Video {
+        let producer = c.producer;
+        super::rtcp::request_key_frame(engine, now, producer);
+    }
+    Ok(())
+}
+
+pub(super) fn close_router(engine: &mut Engine, now: Instant, id: RouterId) {
+    let Some(router) = engine.routers.get(&id) else {
+        return;
+    };
+    for key in router.transports.clone() {
+        close_transport(engine, now, key);
+    }
+    engine.routers.remove(&id);
+}
+
+pub(super) fn close_transport(engine: &mut Engine, now: Instant, key: TransportKey) {
+    let Some(t) = engine.transports.get(key) else {
+        return;
+    };
+    for ckey in t.consumers.clone() {
+        close_consumer(engine, ckey);
+    }
+    for pkey in engine.transports[key].producers.clone() {
+        close_producer(engine, pkey);
+    }
+    let Some(mut t) = engine.transports.remove(key) else {
+        return;
+    };
+    let selected = t.selected;
+    let outbox = &mut engine.outbox;
+    t.dtls.close(now, &mut |p| {
+        if let Some((socket, to)) = selected {
+            outbox.push_copy(socket, to, p);
+        }
+    });
+    engine.transport_ids.remove(&t.id);
+    engine.by_ufrag.remove(&t.ice.parameters().username_fragment);
+    for tuple in &t.remotes {
+        if engine.by_remote.get(tuple) == Some(&key) {
+            engine.by_remote.remove(tuple);
+        }
+    }
+    if let Some(router) = engine.routers.get_mut(&t.router) {
+        router.transports.retain(|k| *k != key);
+    }
+}
+
+/// Closes a producer and, with it, its consumers; their owners learn it through [`RouterEvent::ConsumerClosed`].
+pub(super) fn close_producer(engine: &mut Engine, key: ProducerKey) {
+    let Some(p) = engine.producers.remove(key) else {
+        return;
+    };
+    engine.producer_ids.remove(&p.id);
+    if let Some(t) = engine.transports.get_mut(p.transport) {
+        t.producers.retain(|k| *k != key);
+        t.ssrc_table.retain(|_, (k, _)| *k != key);
+        t.rtx_ssrc_table.retain(|_, (k, _)| *k != key);
+        t.mid_table.retain(|_, k| *k != key);
+    }
+    let router = engine.routers.get_mut(&p.router);
+    if let Some(router) = router {
+        router.producers.remove(&p.id);
+    }
+    for ckey in p.consumers {
+        let consumer_id = engine.consumers.get(ckey).map(|c| c.id);
+        close_consumer(engine, ckey);
+        if let (Some(consumer_id), Some(router)) = (consumer_id, engine.routers.get(&p.router)) {
+            router.emit(RouterEvent::ConsumerClosed {
+                consumer_id,
+                producer_id: p.id,
+            });
+        }
+    }
+}
+
+pub(super) fn close_consumer(engine: &mut Engine, key: super::ConsumerKey) {
+    let Some(c) = engine.consumers.remove(key) else {
+        return;
+    };
+    engine.consumer_ids.remove(&c.id);
+    if let Some(p) = engine.producers.get_mut(c.producer) {
+        p.consumers.retain(|k| *k != key);
+    }
+    if let Some(t) = engine.transports.get_mut(c.transport) {
+        t.consumers.retain(|k| *k != key);
+        t.consumer_ssrcs.retain(|_, k| *k != key);
+    }
+}

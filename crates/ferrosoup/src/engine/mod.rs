@@ -1,0 +1,261 @@
+//! The sans-IO core of a worker: every router, transport, producer and consumer, and the packet path between them.
+//!
+//! The engine never touches a socket or a clock: the driver (`worker::driver`) feeds it commands, datagrams and the
+//! current time, and sends the datagrams it queues. That keeps the whole media path testable without a network and free
+//! of locks: one task owns all of it, as a mediasoup worker does.
+//!
+//! Objects live in slot-map arenas and refer to each other by key, so the per-packet path indexes arrays instead of
+//! hashing ids; the id → key maps are used only by commands.
+
+mod consumer;
+mod control;
+mod dtls;
+mod ice;
+mod outbox;
+mod packet;
+mod producer;
+mod rtcp;
+mod transport;
+
+pub(crate) use outbox::Datagram;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use slotmap::SlotMap;
+use tokio::sync::mpsc;
+
+use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+use crate::router::RouterEvent;
+use crate::rtp_parameters::RtpCapabilities;
+use crate::worker::{Command, WorkerDump};
+
+use consumer::ConsumerState;
+pub(crate) use consumer::ConsumerKey;
+use outbox::Outbox;
+use producer::ProducerState;
+pub(crate) use producer::ProducerKey;
+use transport::{TransportKey, TransportState, Tuple};
+
+/// How often receiver and sender reports go out.
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One local address the worker answers on, and how it is advertised.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalCandidate {
+    /// The bound socket address (what ICE sees as the destination of checks).
+    pub local: SocketAddr,
+    /// What clients are told to send to: the announced address, or the bound IP.
+    pub address: String,
+    pub priority: u32,
+}
+
+struct RouterState {
+    capabilities: RtpCapabilities,
+    events: Option<mpsc::UnboundedSender<RouterEvent>>,
+    transports: Vec<TransportKey>,
+    producers: HashMap<ProducerId, ProducerKey>,
+}
+
+impl RouterState {
+    fn emit(&self, event: RouterEvent) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event);
+        }
+    }
+}
+
+pub(crate) struct Engine {
+    candidates: Vec<LocalCandidate>,
+    routers: HashMap<RouterId, RouterState>,
+    transports: SlotMap<TransportKey, TransportState>,
+    producers: SlotMap<ProducerKey, ProducerState>,
+    consumers: SlotMap<ConsumerKey, ConsumerState>,
+    transport_ids: HashMap<TransportId, TransportKey>,
+    producer_ids: HashMap<ProducerId, ProducerKey>,
+    consumer_ids: HashMap<ConsumerId, ConsumerKey>,
+    /// Our ICE ufrag → transport: how the first STUN request of a client finds its transport.
+    by_ufrag: HashMap<String, TransportKey>,
+    /// (socket, client address) → transport: how every later packet finds it.
+    by_remote: HashMap<Tuple, TransportKey>,
+    outbox: Outbox,
+    next_report: Option<Instant>,
+    /// Wall clock for NTP timestamps in reports, anchored once so reports stay monotonic.
+    ntp: crate::rtp::NtpClock,
+}
+
+impl Engine {
+    pub fn new(candidates: Vec<LocalCandidate>) -> Self {
+        Engine {
+            candidates,
+            routers: HashMap::new(),
+            transports: SlotMap::with_key(),
+            producers: SlotMap::with_key(),
+            consumers: SlotMap::with_key(),
+            transport_ids: HashMap::new(),
+            producer_ids: HashMap::new(),
+            consumer_ids: HashMap::new(),
+            by_ufrag: HashMap::new(),
+            by_remote: HashMap::new(),
+            outbox: Outbox::default(),
+            next_report: None,
+            ntp: crate::rtp::NtpClock::new(),
+        }
+    }
+
+    pub fn handle_command(&mut self, now: Instant, command: Command) {
+        control::handle(self, now, command);
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Datagram> {
+        self.outbox.pop()
+    }
+
+    pub fn recycle(&mut self, datagram: Datagram) {
+        self.outbox.recycle(datagram.data);
+    }
+
+    /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let mut earliest = self.next_report;
+        for t in self.transports.values_mut() {
+            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()].into_iter().flatten() {
+                earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
+            }
+        }
+        earliest
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let keys: Vec<TransportKey> = self.transports.keys().collect();
+        for key in keys {
+            let Some(t) = self.transports.get_mut(key) else {
+                continue;
+            };
+            t.ice.handle_timeout(now);
+            let selected = t.selected;
+            let outbox = &mut self.outbox;
+            let event = t.dtls.handle_timeout(now, &mut |p| {
+                if let Some((socket, to)) = selected {
+                    outbox.push_copy(socket, to, p);
+                }
+            });
+            self.after_ice(key);
+            if let Some(event) = event {
+                self.on_dtls_event(now, key, event);
+            }
+        }
+        if self.next_report.is_some_and(|t| t <= now) {
+            rtcp::send_reports(self, now);
+            self.next_report = Some(now + REPORT_INTERVAL);
+        }
+    }
+
+    pub fn dump(&self) -> WorkerDump {
+        WorkerDump {
+            routers: self.routers.len(),
+            transports: self.transports.len(),
+            producers: self.producers.len(),
+            consumers: self.consumers.len(),
+        }
+    }
+
+    /// Closes everything (the worker is stopping).
+    pub fn close(&mut self, now: Instant) {
+        let ids: Vec<RouterId> = self.routers.keys().copied().collect();
+        for id in ids {
+            control::close_router(self, now, id);
+        }
+    }
+
+    /// Sends what the ICE agent of `key` queued and applies what it concluded.
+    fn after_ice(&mut self, key: TransportKey) {
+        use ice::IceOutput;
+        let Some(t) = self.transports.get_mut(key) else {
+            return;
+        };
+        while let Some((local, remote, bytes)) = t.ice.poll_transmit() {
+            if let Some(socket) = self.candidates.iter().position(|c| c.local == local) {
+                self.outbox.push_copy(socket, remote, &bytes);
+            }
+        }
+        while let Some(out) = t.ice.poll_output() {
+            match out {
+                IceOutput::Discovered(remote) => {
+                    // The check came in on one of our sockets; which one ICE does not say, so record it for each
+                    // socket whose address could have received it (normally exactly one).
+                    for (socket, c) in self.candidates.iter().enumerate() {
+                        if c.local.is_ipv4() == remote.is_ipv4() {
+                            let tuple = (socket, remote);
+                            if !t.remotes.contains(&tuple) {
+                                t.remotes.push(tuple);
+                                self.by_remote.insert(tuple, key);
+                            }
+                        }
+                    }
+                }
+                IceOutput::Nominated { local, remote } => {
+                    if let Some(socket) = self.candidates.iter().position(|c| c.local == local) {
+                        t.selected = Some((socket, remote));
+                    }
+                }
+                IceOutput::State(state) => {
+                    if t.ice_state != state {
+                        t.ice_state = state;
+                        if let Some(router) = self.routers.get(&t.router) {
+                            router.emit(RouterEvent::TransportIceState {
+                                transport_id: t.id,
+                                state,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_dtls_event(&mut self, now: Instant, key: TransportKey, event: dtls::DtlsEvent) {
+        let Some(t) = self.transports.get_mut(key) else {
+            return;
+        };
+        let state = match event {
+            dtls::DtlsEvent::Connected {
+                keying_material,
+                profile,
+                we_are_client,
+            } => {
+                let role = if we_are_client {
+                    crate::srtp::DtlsRole::Client
+                } else {
+                    crate::srtp::DtlsRole::Server
+                };
+                match crate::srtp::SrtpSession::from_dtls(profile, &keying_material, role) {
+                Ok(session) => {
+                    t.srtp_in = Some(session.inbound);
+                    t.srtp_out = Some(session.outbound);
+                    if self.next_report.is_none() {
+                        self.next_report = Some(now + REPORT_INTERVAL);
+                    }
+                    crate::transport::DtlsState::Connected
+                }
+                Err(e) => {
+                    tracing::warn!("SRTP setup failed: {e}");
+                    crate::transport::DtlsState::Failed
+                }
+                }
+            }
+            dtls::DtlsEvent::Ended(state) => {
+                t.srtp_in = None;
+                t.srtp_out = None;
+                state
+            }
+        };
+        if let Some(router) = self.routers.get(&t.router) {
+            router.emit(RouterEvent::TransportDtlsState {
+                transport_id: t.id,
+                state,
+            });
+        }
+    }
+}

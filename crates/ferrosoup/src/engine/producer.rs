@@ -1,0 +1,189 @@
+//! Engine-side state of a producer: how to recognise its packets and turn them into the router's form.
+
+use std::time::Instant;
+
+use slotmap::new_key_type;
+
+use super::transport::TransportKey;
+use super::ConsumerKey;
+use crate::ids::{ProducerId, RouterId};
+use crate::ortc::{self, RtpMapping};
+use crate::producer::{ProducerInfo, ProducerType};
+use crate::rtp::{CodecKind, ExtensionIdMap};
+use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters, ScalabilityMode};
+use crate::Error;
+
+new_key_type! {
+    /// Index of a producer in the engine's arena.
+    pub(crate) struct ProducerKey;
+}
+
+pub(crate) const URI_MID: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+pub(crate) const URI_RID: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+
+/// How a producer's sender wants to be asked for a key frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyFrameRequest {
+    Pli,
+    Fir,
+    None,
+}
+
+/// One encoding (simulcast stream) of a producer.
+pub(crate) struct RecvStream {
+    /// The sender's SSRC: signalled, or learned from the first packet carrying this stream's rid.
+    pub ssrc: Option<u32>,
+    pub rtx_ssrc: Option<u32>,
+    pub rid: Option<String>,
+    /// The SSRC the router uses for this stream.
+    pub mapped_ssrc: u32,
+    pub clock_rate: u32,
+    pub last_key_frame_request: Option<Instant>,
+    pub stats: crate::rtp::ReceiveStats,
+}
+
+pub(crate) struct ProducerState {
+    pub id: ProducerId,
+    pub router: RouterId,
+    pub transport: TransportKey,
+    pub kind: MediaKind,
+    pub producer_type: ProducerType,
+    pub paused: bool,
+    pub rtp_parameters: RtpParameters,
+    pub consumable: RtpParameters,
+    /// Sender payload type → router payload type (0xFF: unknown, dropped).
+    pub pt_map: [u8; 128],
+    /// Router payload type → codec, to look into payloads (key frames).
+    pub codec_of: [Option<CodecKind>; 128],
+    /// Sender extension id → router id; unknown ones are blanked.
+    pub ext_map: ExtensionIdMap,
+    /// The sender's ids of the mid and rid extensions (0: not negotiated).
+    pub mid_ext: u8,
+    pub rid_ext: u8,
+    pub streams: Vec<RecvStream>,
+    pub consumers: Vec<ConsumerKey>,
+    pub key_frame_request: KeyFrameRequest,
+    pub fir_seq: u8,
+}
+
+impl ProducerState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: ProducerId,
+        router: RouterId,
+        transport: TransportKey,
+        kind: MediaKind,
+        rtp_parameters: RtpParameters,
+        consumable: RtpParameters,
+        mapping: &RtpMapping,
+        caps: &RtpCapabilities,
+        paused: bool,
+    ) -> Result<Self, Error> {
+        let mut pt_map = [0xFFu8; 128];
+        for m in &mapping.codecs {
+            if let Some(slot) = pt_map.get_mut(m.payload_type as usize) {
+                *slot = m.mapped_payload_type;
+            }
+        }
+        let mut codec_of = [None; 128];
+        for codec in &consumable.codecs {
+            if let Some(slot) = codec_of.get_mut(codec.payload_type as usize) {
+                *slot = CodecKind::from_mime(&codec.mime_type);
+            }
+        }
+        let mut ext_map = ExtensionIdMap::drop_all();
+        for (from, to) in ortc::producer_header_extension_ids(kind, &rtp_parameters.header_extensions, caps) {
+            ext_map.set(from, to);
+        }
+        let ext_id = |uri: &str| {
+            rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == uri)
+                .map_or(0, |e| e.id)
+        };
+        let media_codec = rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| !c.is_rtx())
+            .ok_or_else(|| Error::InvalidState("rtpParameters has no media codec".into()))?;
+        let clock_rate = media_codec.clock_rate;
+        let feedback = |t: &str, p: &str| {
+            media_codec
+                .rtcp_feedback
+                .iter()
+                .any(|f| f.r#type == t && f.parameter == p)
+        };
+        let key_frame_request = if feedback("nack", "pli") {
+            KeyFrameRequest::Pli
+        } else if feedback("ccm", "fir") {
+            KeyFrameRequest::Fir
+        } else if kind == MediaKind::Video {
+            // Browsers answer PLI even when they did not list it.
+            KeyFrameRequest::Pli
+        } else {
+            KeyFrameRequest::None
+        };
+
+        let streams = rtp_parameters
+            .encodings
+            .iter()
+            .zip(mapping.encodings.iter())
+            .map(|(encoding, mapped)| RecvStream {
+                ssrc: encoding.ssrc,
+                rtx_ssrc: encoding.rtx.map(|r| r.ssrc),
+                rid: encoding.rid.clone(),
+                mapped_ssrc: mapped.mapped_ssrc,
+                clock_rate,
+                last_key_frame_request: None,
+                stats: crate::rtp::ReceiveStats::new(encoding.ssrc.unwrap_or(0), clock_rate),
+            })
+            .collect::<Vec<_>>();
+        let svc = rtp_parameters
+            .encodings
+            .first()
+            .and_then(|e| e.scalability_mode.as_deref())
+            .and_then(ScalabilityMode::parse)
+            .is_some_and(|m| m.spatial_layers > 1 || m.temporal_layers > 1);
+        let producer_type = if streams.len() > 1 {
+            ProducerType::Simulcast
+        } else if svc {
+            ProducerType::Svc
+        } else {
+            ProducerType::Simple
+        };
+        Ok(ProducerState {
+            id,
+            router,
+            transport,
+            kind,
+            producer_type,
+            paused,
+            mid_ext: ext_id(URI_MID),
+            rid_ext: ext_id(URI_RID),
+            rtp_parameters,
+            consumable,
+            pt_map,
+            codec_of,
+            ext_map,
+            streams,
+            consumers: Vec::new(),
+            key_frame_request,
+            fir_seq: 0,
+        })
+    }
+
+    pub fn info(&self) -> ProducerInfo {
+        ProducerInfo {
+            id: self.id,
+            kind: self.kind,
+            producer_type: self.producer_type,
+            consumable_rtp_parameters: self.consumable.clone(),
+        }
+    }
+
+    /// The stream a packet with this rid belongs to (simulcast without signalled SSRCs).
+    pub fn stream_by_rid(&self, rid: &str) -> Option<usize> {
+        self.streams.iter().position(|s| s.rid.as_deref() == Some(rid))
+    }
+}

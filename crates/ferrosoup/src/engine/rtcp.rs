@@ -1,0 +1,206 @@
+//! RTCP: feedback from receivers routed to producers, key-frame requests, and the periodic sender and receiver
+//! reports.
+
+use std::time::{Duration, Instant};
+
+use super::transport::TransportKey;
+use super::{Engine, ProducerKey};
+use crate::rtp::{self, FirEntry, ReportBlock, RtcpView};
+
+/// A producer stream is asked for a key frame at most this often, however many consumers want one: the answer to the
+/// first request serves them all.
+const KEY_FRAME_INTERVAL: Duration = Duration::from_secs(1);
+/// Room for one compound RTCP packet plus the SRTCP trailer.
+const RTCP_BUFFER: usize = 1500;
+/// Report blocks per receiver report (RFC 3550's 5-bit count).
+const MAX_REPORT_BLOCKS: usize = 31;
+
+/// Asks the producer's sender for a key frame on each of its streams (PLI or FIR, as it negotiated), throttled.
+pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: ProducerKey) {
+    let Some(p) = engine.producers.get_mut(pkey) else {
+        return;
+    };
+    let Some(t) = engine.transports.get_mut(p.transport) else {
+        return;
+    };
+    let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        return;
+    };
+    for s in p.streams.iter_mut() {
+        let Some(media_ssrc) = s.ssrc else {
+            continue;
+        };
+        if s
+            .last_key_frame_request
+            .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
+        {
+            continue;
+        }
+        let mut buf = engine.outbox.buffer();
+        buf.resize(RTCP_BUFFER, 0);
+        let written = match p.key_frame_request {
+            super::producer::KeyFrameRequest::Pli => rtp::write_pli(&mut buf, t.rtcp_ssrc, media_ssrc),
+            super::producer::KeyFrameRequest::Fir => {
+                p.fir_seq = p.fir_seq.wrapping_add(1);
+                rtp::write_fir(
+                    &mut buf,
+                    t.rtcp_ssrc,
+                    &[FirEntry {
+                        ssrc: media_ssrc,
+                        seq_nr: p.fir_seq,
+                    }],
+                )
+            }
+            super::producer::KeyFrameRequest::None => {
+                engine.outbox.recycle(buf);
+                return;
+            }
+        };
+        match written.ok().and_then(|n| srtp.protect_rtcp(&mut buf, n).ok()) {
+            Some(n) => {
+                buf.truncate(n);
+                s.last_key_frame_request = Some(now);
+                engine.outbox.push(socket, to, buf);
+            }
+            None => engine.outbox.recycle(buf),
+        }
+    }
+}
+
+/// One decrypted compound RTCP packet from transport `tkey`'s client.
+pub(super) fn handle_incoming(engine: &mut Engine, now: Instant, tkey: TransportKey, plain: &[u8]) {
+    for packet in rtp::compound(plain) {
+        let Ok(packet) = packet else {
+            // The rest of a compound packet cannot be trusted once one length is wrong.
+            return;
+        };
+        let Ok(view) = packet.view() else {
+            continue;
+        };
+        match view {
+            RtcpView::Pli(pli) => key_frame_wanted(engine, now, tkey, pli.media_ssrc),
+            RtcpView::Fir(fir) => {
+                for entry in fir.entries() {
+                    key_frame_wanted(engine, now, tkey, entry.ssrc);
+                }
+            }
+            RtcpView::SenderReport(sr) => {
+                let Some(t) = engine.transports.get(tkey) else {
+                    continue;
+                };
+                if let Some(&(pkey, stream)) = t.ssrc_table.get(&sr.ssrc) {
+                    if let Some(s) = engine
+                        .producers
+                        .get_mut(pkey)
+                        .and_then(|p| p.streams.get_mut(stream))
+                    {
+                        s.stats.on_sender_report(&sr.info, now);
+                    }
+                }
+                on_report_blocks(engine, tkey, sr.reports);
+            }
+            RtcpView::ReceiverReport(rr) => on_report_blocks(engine, tkey, rr.reports),
+            // NACK, REMB and transport-cc feed loss recovery and bandwidth estimation (not yet).
+            _ => {}
+        }
+    }
+}
+
+fn key_frame_wanted(engine: &mut Engine, now: Instant, tkey: TransportKey, media_ssrc: u32) {
+    let producer = engine
+        .transports
+        .get(tkey)
+        .and_then(|t| t.consumer_ssrcs.get(&media_ssrc))
+        .and_then(|ckey| engine.consumers.get(*ckey))
+        .map(|c| c.producer);
+    if let Some(pkey) = producer {
+        request_key_frame(engine, now, pkey);
+    }
+}
+
+fn on_report_blocks(engine: &mut Engine, tkey: TransportKey, blocks: impl Iterator<Item = ReportBlock>) {
+    let arrival = engine.ntp.now();
+    for block in blocks {
+        let Some(ckey) = engine
+            .transports
+            .get(tkey)
+            .and_then(|t| t.consumer_ssrcs.get(&block.ssrc).copied())
+        else {
+            continue;
+        };
+        if let Some(c) = engine.consumers.get_mut(ckey) {
+            c.stats.on_report_block(&block, arrival);
+        }
+    }
+}
+
+/// Every second: a receiver report to each producing client about its streams, and a sender report (with CNAME) for
+/// each consumer that has sent something.
+pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
+    let ntp = engine.ntp.ntp_at(now);
+    let keys: Vec<TransportKey> = engine.transports.keys().collect();
+    for tkey in keys {
+        let Some(t) = engine.transports.get_mut(tkey) else {
+            continue;
+        };
+        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+            continue;
+        };
+
+        let mut blocks = [ReportBlock::default(); MAX_REPORT_BLOCKS];
+        let mut count = 0;
+        for &pkey in &t.producers {
+            let Some(p) = engine.producers.get_mut(pkey) else {
+                continue;
+            };
+            for s in p.streams.iter_mut() {
+                if count < MAX_REPORT_BLOCKS {
+                    if let Some(block) = s.stats.report_block(now) {
+                        blocks[count] = block;
+                        count += 1;
+                    }
+                }
+            }
+        }
+        if count > 0 {
+            let mut buf = engine.outbox.buffer();
+            buf.resize(RTCP_BUFFER, 0);
+            let sent = rtp::write_receiver_report(&mut buf, t.rtcp_ssrc, &blocks[..count])
+                .ok()
+                .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok());
+            match sent {
+                Some(n) => {
+                    buf.truncate(n);
+                    engine.outbox.push(socket, to, buf);
+                }
+                None => engine.outbox.recycle(buf),
+            }
+        }
+
+        for &ckey in &t.consumers {
+            let Some(c) = engine.consumers.get(ckey) else {
+                continue;
+            };
+            let Some(info) = c.stats.sender_info(now, ntp) else {
+                continue;
+            };
+            let cname = c.rtp_parameters.rtcp.cname.as_deref().unwrap_or("ferrosoup");
+            let mut buf = engine.outbox.buffer();
+            buf.resize(RTCP_BUFFER, 0);
+            let sent = rtp::write_sender_report(&mut buf, c.ssrc, &info, &[])
+                .ok()
+                .and_then(|n| {
+                    let m = buf.get_mut(n..).and_then(|rest| rtp::write_sdes_cname(rest, c.ssrc, cname).ok())?;
+                    Some(n + m)
+                })
+                .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok());
+            match sent {
+                Some(n) => {
+                    buf.truncate(n);
+                    engine.outbox.push(socket, to, buf);
+                }
+                None => engine.outbox.recycle(buf),
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Engine-side state of one WebRTC transport: ICE, DTLS, SRTP, and the tables that route its packets.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use slotmap::new_key_type;
+
+use super::dtls::DtlsSession;
+use super::ice::IceLite;
+use super::{ConsumerKey, ProducerKey};
+use crate::ids::{RouterId, TransportId};
+use crate::srtp::SrtpContext;
+use crate::transport::IceState;
+
+new_key_type! {
+    /// Index of a transport in the engine's arena.
+    pub(crate) struct TransportKey;
+}
+
+/// A socket of ours (index into the worker's sockets) and a client address.
+pub(crate) type Tuple = (usize, SocketAddr);
+
+pub(crate) struct TransportState {
+    pub id: TransportId,
+    pub router: RouterId,
+    pub ice: IceLite,
+    pub ice_state: IceState,
+    pub dtls: DtlsSession,
+    /// Decrypts what the client sends.
+    pub srtp_in: Option<SrtpContext>,
+    /// Encrypts what we send to the client.
+    pub srtp_out: Option<SrtpContext>,
+    /// Every client address ICE accepted, so they can be forgotten when the transport closes.
+    pub remotes: Vec<Tuple>,
+    /// Where media to the client goes: the nominated pair, or the last address a valid check came from.
+    pub selected: Option<Tuple>,
+    pub producers: Vec<ProducerKey>,
+    pub consumers: Vec<ConsumerKey>,
+    /// Incoming SSRC → producer and its stream index. Filled from signalled SSRCs, or from mid/rid on first sight.
+    pub ssrc_table: HashMap<u32, (ProducerKey, usize)>,
+    /// Incoming RTX SSRC → producer and stream index.
+    pub rtx_ssrc_table: HashMap<u32, (ProducerKey, usize)>,
+    /// mid → producer, for streams whose SSRC was not signalled (simulcast with rids).
+    pub mid_table: HashMap<String, ProducerKey>,
+    /// Outgoing SSRC → consumer, to route the client's feedback.
+    pub consumer_ssrcs: HashMap<u32, ConsumerKey>,
+    /// The next consumer's mid on this transport ("0", "1", …), as mediasoup numbers them.
+    pub next_mid: u32,
+    /// transport-wide-cc sequence numbers of what this transport sends.
+    pub twcc_seq: u16,
+    /// Sender SSRC of our receiver reports and feedback.
+    pub rtcp_ssrc: u32,
+}

@@ -1,0 +1,121 @@
+//! The router: a room's media hub. Producers and consumers of the same router can be connected; transports belong to
+//! one router.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+use crate::rtp_parameters::{RtpCapabilities, RtpCodecCapability};
+use crate::transport::{DtlsState, IceState, WebRtcTransport};
+use crate::worker::{Channel, Command};
+use crate::Error;
+
+/// Options of [`crate::Worker::create_router`].
+#[derive(Debug, Default)]
+pub struct RouterOptions {
+    /// Codecs the router offers; see [`crate::supported_rtp_capabilities::default_media_codecs`].
+    pub media_codecs: Vec<RtpCodecCapability>,
+    /// Where the router reports what happens to its objects without being asked.
+    pub events: Option<mpsc::UnboundedSender<RouterEvent>>,
+}
+
+/// Something that happened in a router that its owner did not ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterEvent {
+    /// A transport's ICE state changed.
+    TransportIceState {
+        transport_id: TransportId,
+        state: IceState,
+    },
+    /// A transport's DTLS state changed. `Failed` and `Closed` end the transport's media.
+    TransportDtlsState {
+        transport_id: TransportId,
+        state: DtlsState,
+    },
+    /// A consumer was closed because its producer closed.
+    ConsumerClosed {
+        consumer_id: ConsumerId,
+        producer_id: ProducerId,
+    },
+}
+
+struct RouterInner {
+    id: RouterId,
+    capabilities: RtpCapabilities,
+    channel: Channel,
+}
+
+impl Drop for RouterInner {
+    fn drop(&mut self) {
+        self.channel.notify(Command::CloseRouter { id: self.id });
+    }
+}
+
+/// Handle to a router. Clones share the router; it closes, with all its transports, when the last clone is dropped or
+/// on [`Router::close`].
+#[derive(Clone)]
+pub struct Router {
+    inner: Arc<RouterInner>,
+}
+
+impl Router {
+    pub(crate) fn new(id: RouterId, capabilities: RtpCapabilities, channel: Channel) -> Self {
+        Router {
+            inner: Arc::new(RouterInner {
+                id,
+                capabilities,
+                channel,
+            }),
+        }
+    }
+
+    pub fn id(&self) -> RouterId {
+        self.inner.id
+    }
+
+    /// What `device.load({routerRtpCapabilities})` takes.
+    pub fn rtp_capabilities(&self) -> &RtpCapabilities {
+        &self.inner.capabilities
+    }
+
+    /// Creates a WebRTC transport reachable at every address of the worker.
+    pub async fn create_webrtc_transport(&self) -> Result<WebRtcTransport, Error> {
+        let id = TransportId::new();
+        let router_id = self.inner.id;
+        let info = self
+            .inner
+            .channel
+            .request(|reply| Command::CreateWebRtcTransport {
+                router_id,
+                id,
+                reply,
+            })
+            .await?;
+        Ok(WebRtcTransport::new(info, self.inner.channel.clone()))
+    }
+
+    /// Whether a consumer with these capabilities could receive the producer.
+    pub async fn can_consume(
+        &self,
+        producer_id: ProducerId,
+        rtp_capabilities: &RtpCapabilities,
+    ) -> Result<bool, Error> {
+        let router_id = self.inner.id;
+        let rtp_capabilities = rtp_capabilities.clone();
+        self.inner
+            .channel
+            .request(|reply| Command::CanConsume {
+                router_id,
+                producer_id,
+                rtp_capabilities,
+                reply,
+            })
+            .await
+    }
+
+    /// Closes the router and everything in it now.
+    pub fn close(&self) {
+        self.inner.channel.notify(Command::CloseRouter { id: self.inner.id });
+    }
+}

@@ -1,0 +1,98 @@
+//! The worker's I/O loop: the only place that touches sockets, clocks and the command queue. Everything it learns it
+//! hands to the sans-IO [`Engine`], and it sends whatever the engine queues.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use tokio::io::ReadBuf;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use crate::engine::Engine;
+use crate::worker::Command;
+
+/// Datagrams read per wake-up before the queued output is flushed: bounds latency while letting bursts batch.
+const RECV_BATCH: usize = 32;
+/// Larger than any datagram we accept (path MTU on a LAN is 1500; jumbo loopback tests stay under this).
+const RECV_BUFFER: usize = 4096;
+
+pub(crate) async fn run(
+    mut engine: Engine,
+    sockets: Vec<UdpSocket>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        let deadline = engine
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(command) => engine.handle_command(Instant::now(), command),
+                None => break,
+            },
+            (index, len, from) = recv_any(&sockets, &mut buf) => {
+                let now = Instant::now();
+                engine.handle_datagram(now, index, from, &mut buf[..len]);
+                // Drain what else is already waiting without going back to the reactor.
+                for _ in 1..RECV_BATCH {
+                    match try_recv_any(&sockets, &mut buf) {
+                        Some((index, len, from)) => engine.handle_datagram(now, index, from, &mut buf[..len]),
+                        None => break,
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => engine.handle_timeout(Instant::now()),
+        }
+        flush(&mut engine, &sockets).await;
+    }
+    engine.close(Instant::now());
+    flush(&mut engine, &sockets).await;
+}
+
+async fn flush(engine: &mut Engine, sockets: &[UdpSocket]) {
+    while let Some(datagram) = engine.poll_transmit() {
+        if let Some(socket) = sockets.get(datagram.socket) {
+            let sent = match socket.try_send_to(&datagram.data, datagram.to) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    socket.send_to(&datagram.data, datagram.to).await
+                }
+                other => other,
+            };
+            if let Err(e) = sent {
+                tracing::trace!("send to {} failed: {e}", datagram.to);
+            }
+        }
+        engine.recycle(datagram);
+    }
+}
+
+/// Waits until any socket has a datagram. Receive errors (ICMP reports on Linux) are skipped.
+async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> (usize, usize, SocketAddr) {
+    poll_fn(|cx| {
+        for (index, socket) in sockets.iter().enumerate() {
+            loop {
+                let mut read = ReadBuf::new(buf);
+                match socket.poll_recv_from(cx, &mut read) {
+                    Poll::Ready(Ok(from)) => return Poll::Ready((index, read.filled().len(), from)),
+                    Poll::Ready(Err(_)) => continue,
+                    Poll::Pending => break,
+                }
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn try_recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> Option<(usize, usize, SocketAddr)> {
+    for (index, socket) in sockets.iter().enumerate() {
+        if let Ok((len, from)) = socket.try_recv_from(buf) {
+            return Some((index, len, from));
+        }
+    }
+    None
+}

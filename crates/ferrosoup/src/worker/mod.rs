@@ -1,0 +1,136 @@
+//! The worker: one task that owns a set of UDP sockets and every router, transport, producer and consumer on them.
+//!
+//! As in mediasoup, all media state of a worker lives in one place and is touched by one task only, so the packet path
+//! takes no locks. Handles ([`crate::Router`], [`crate::WebRtcTransport`], …) talk to it through a command queue and
+//! await the reply. Every transport of a worker shares the worker's sockets (mediasoup's WebRtcServer model):
+//! packets are told apart by STUN username and, after ICE, by the client's address.
+
+mod command;
+mod driver;
+mod sockets;
+
+pub(crate) use command::{Channel, Command};
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::engine::Engine;
+use crate::ids::RouterId;
+use crate::router::{Router, RouterOptions};
+use crate::transport::ListenInfo;
+use crate::{certificate, ortc, Error};
+
+/// How a worker listens.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Where media is received. Every WebRTC transport of the worker is reachable at all of these.
+    pub listen_infos: Vec<ListenInfo>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            listen_infos: vec![ListenInfo {
+                ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                announced_address: None,
+                port: 40000,
+            }],
+        }
+    }
+}
+
+/// Counts of the objects a worker holds, for status pages and leak checks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerDump {
+    pub routers: usize,
+    pub transports: usize,
+    pub producers: usize,
+    pub consumers: usize,
+}
+
+struct WorkerInner {
+    channel: Channel,
+    local_addresses: Vec<SocketAddr>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for WorkerInner {
+    fn drop(&mut self) {
+        // Routers hold the channel too; aborting makes sure the sockets are released when the last handle goes.
+        self.task.abort();
+    }
+}
+
+/// Handle to a running worker. Cheap to clone; the worker stops when the last clone is dropped or on [`Worker::close`].
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<WorkerInner>,
+}
+
+impl Worker {
+    /// Binds the sockets and starts the worker on the current tokio runtime.
+    pub async fn new(settings: WorkerSettings) -> Result<Worker, Error> {
+        certificate::prewarm();
+        let bound = sockets::bind(&settings.listen_infos)?;
+        let local_addresses = bound.iter().map(|s| s.local).collect();
+        let engine = Engine::new(bound.iter().map(|s| s.candidate.clone()).collect());
+        let udp = bound.into_iter().map(|s| s.socket).collect::<Vec<_>>();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(driver::run(engine, udp, rx));
+        Ok(Worker {
+            inner: Arc::new(WorkerInner {
+                channel: Channel(tx),
+                local_addresses,
+                task,
+            }),
+        })
+    }
+
+    /// The socket addresses media arrives at.
+    pub fn local_addresses(&self) -> &[SocketAddr] {
+        &self.inner.local_addresses
+    }
+
+    /// Creates a router (a room's media hub) with the given codecs.
+    pub async fn create_router(&self, options: RouterOptions) -> Result<Router, Error> {
+        let capabilities = ortc::generate_router_rtp_capabilities(&options.media_codecs)?;
+        let id = RouterId::new();
+        let channel = self.inner.channel.clone();
+        let events = options.events;
+        let caps = capabilities.clone();
+        channel
+            .request(|reply| Command::CreateRouter {
+                id,
+                capabilities: caps,
+                events,
+                reply,
+            })
+            .await?;
+        Ok(Router::new(id, capabilities, channel))
+    }
+
+    /// Object counts.
+    pub async fn dump(&self) -> Result<WorkerDump, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .channel
+            .0
+            .send(Command::Dump { reply: tx })
+            .map_err(|_| Error::WorkerClosed)?;
+        rx.await.map_err(|_| Error::WorkerClosed)
+    }
+
+    /// Stops the worker now: every router and transport closes and the sockets are released.
+    pub fn close(&self) {
+        self.inner.task.abort();
+    }
+
+    /// Whether the worker task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.task.is_finished()
+    }
+}

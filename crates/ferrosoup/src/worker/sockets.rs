@@ -1,0 +1,98 @@
+//! Binding the worker's UDP sockets from the listen settings.
+//!
+//! A wildcard listen IP is expanded to one socket per interface address: a STUN reply must leave from the address the
+//! client sent its request to, and a socket bound to `0.0.0.0` cannot promise that. The wildcard is never advertised
+//! (a client cannot reach `0.0.0.0`); each interface address is, unless an announced address is set.
+
+use std::net::{IpAddr, SocketAddr};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::engine::LocalCandidate;
+use crate::Error;
+use crate::transport::ListenInfo;
+
+/// Kernel buffer sizes asked for: bursts of video key frames to many consumers must not be dropped by the kernel.
+const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
+pub(crate) struct BoundSocket {
+    pub socket: tokio::net::UdpSocket,
+    pub local: SocketAddr,
+    pub candidate: LocalCandidate,
+}
+
+pub(crate) fn bind(listen_infos: &[ListenInfo]) -> Result<Vec<BoundSocket>, Error> {
+    let mut out: Vec<BoundSocket> = Vec::new();
+    for (index, info) in listen_infos.iter().enumerate() {
+        let ips = if info.ip.is_unspecified() {
+            interface_addresses(info.ip)
+        } else {
+            vec![info.ip]
+        };
+        if ips.is_empty() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!("no interface address to listen on for {}", info.ip),
+            )));
+        }
+        let mut port = info.port;
+        for ip in ips {
+            let socket = bind_one(SocketAddr::new(ip, port))?;
+            let local = socket.local_addr()?;
+            // With port 0 the first socket picks the port and the others of this entry share it.
+            port = local.port();
+            let address = info
+                .announced_address
+                .clone()
+                .unwrap_or_else(|| ip.to_string());
+            // mediasoup's priority: type preference 64 (host), local preference 10000 minus 100 per listen entry.
+            let local_preference = 10_000u32.saturating_sub(100 * index as u32 + out.len() as u32);
+            let priority = (64 << 24) + (local_preference << 8) + 255;
+            out.push(BoundSocket {
+                socket: tokio::net::UdpSocket::from_std(socket)?,
+                local,
+                candidate: LocalCandidate {
+                    local,
+                    address,
+                    priority,
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn bind_one(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // Best effort: the kernel caps these at net.core.[rw]mem_max.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// The machine's usable addresses of the wildcard's family: LAN addresses first; loopback only when there is nothing
+/// else (a machine with no network still works for local tests).
+fn interface_addresses(wildcard: IpAddr) -> Vec<IpAddr> {
+    let all: Vec<IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| i.ip())
+        .filter(|ip| ip.is_ipv4() == wildcard.is_ipv4())
+        .filter(|ip| match ip {
+            // Link-local IPv6 needs a scope id that candidates cannot carry.
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+            IpAddr::V4(_) => true,
+        })
+        .collect();
+    let lan: Vec<IpAddr> = all.iter().copied().filter(|ip| !ip.is_loopback()).collect();
+    if lan.is_empty() {
+        all
+    } else {
+        lan
+    }
+}
