@@ -200,7 +200,9 @@ impl RtcPeer {
     /// (the `webRtcTransportCreated` data).
     pub fn start(&self, info: &Value) {
         let ice = &info["iceParameters"];
-        let ufrag = ice["usernameFragment"].as_str().expect("iceParameters.usernameFragment");
+        let ufrag = ice["usernameFragment"]
+            .as_str()
+            .expect("iceParameters.usernameFragment");
         let pass = ice["password"].as_str().expect("iceParameters.password");
         let fingerprints = info["dtlsParameters"]["fingerprints"]
             .as_array()
@@ -411,7 +413,9 @@ fn drive(
                             shared.errors.lock().unwrap().push(format!("input: {e}"));
                         }
                     }
-                    Err(e) => tracing::debug!(peer = %name, "unparsable datagram from {source}: {e:?}"),
+                    Err(e) => {
+                        tracing::debug!(peer = %name, "unparsable datagram from {source}: {e:?}")
+                    }
                 }
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
@@ -558,7 +562,12 @@ impl Drop for Pump {
 /// A VP8 RTP payload: descriptor with a 15-bit picture id (X=1, S=1, PID=0; I=1, M=1), then the start of a VP8
 /// frame (key frames: P bit 0, start code, 640x480; delta frames: P bit 1), then filler carrying `frame`.
 pub fn vp8_payload(picture_id: u16, key: bool, frame: u32) -> Vec<u8> {
-    let mut p = vec![0x90, 0x80, 0x80 | ((picture_id >> 8) as u8 & 0x7f), picture_id as u8];
+    let mut p = vec![
+        0x90,
+        0x80,
+        0x80 | ((picture_id >> 8) as u8 & 0x7f),
+        picture_id as u8,
+    ];
     if key {
         // frame tag: P=0 (key), version 0, show_frame=1; first partition size 64
         p.extend_from_slice(&[0x10, 0x08, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01]);
@@ -639,7 +648,8 @@ fn pump(
                 {
                     let mut rtc = rtc.lock().unwrap_or_else(|e| e.into_inner());
                     let mut direct = rtc.direct_api();
-                    let Some(stream) = direct.stream_tx_by_mid(Mid::from(mid.as_str()), None) else {
+                    let Some(stream) = direct.stream_tx_by_mid(Mid::from(mid.as_str()), None)
+                    else {
                         panic!("no send stream for mid {mid} (ssrc {ssrc})");
                     };
                     stream.write_rtp(

@@ -39,10 +39,11 @@ pub struct SignalClient {
 
 impl SignalClient {
     pub async fn connect(url: &str, name: &str) -> SignalClient {
-        let (ws, _response) = tokio::time::timeout(REPLY_TIMEOUT, tokio_tungstenite::connect_async(url))
-            .await
-            .unwrap_or_else(|_| panic!("{name}: WebSocket connect to {url} timed out"))
-            .unwrap_or_else(|e| panic!("{name}: WebSocket connect to {url} failed: {e}"));
+        let (ws, _response) =
+            tokio::time::timeout(REPLY_TIMEOUT, tokio_tungstenite::connect_async(url))
+                .await
+                .unwrap_or_else(|_| panic!("{name}: WebSocket connect to {url} timed out"))
+                .unwrap_or_else(|e| panic!("{name}: WebSocket connect to {url} failed: {e}"));
         let (mut sink, mut stream) = ws.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
         let pending: Pending = Arc::default();
@@ -157,7 +158,10 @@ impl SignalClient {
                 "{}: connection closed before the reply to {summary}",
                 self.name
             ),
-            Err(_) => panic!("{}: no reply within {REPLY_TIMEOUT:?} to {summary}", self.name),
+            Err(_) => panic!(
+                "{}: no reply within {REPLY_TIMEOUT:?} to {summary}",
+                self.name
+            ),
         }
     }
 
@@ -267,7 +271,10 @@ pub fn error_of(reply: &Value) -> Option<ErrorReply> {
     }
     Some(ErrorReply {
         id: reply.get("id").cloned(),
-        code: reply["error"]["code"].as_str().unwrap_or("<missing>").to_string(),
+        code: reply["error"]["code"]
+            .as_str()
+            .unwrap_or("<missing>")
+            .to_string(),
         message: reply["error"]["message"].as_str().unwrap_or("").to_string(),
     })
 }

@@ -68,15 +68,14 @@ impl DtlsSession {
         // The peer says which role it takes; we take the other. A peer that leaves it to us ("auto") talks to an
         // ICE-lite server, which mediasoup answers by being the DTLS client.
         let we_are_client = matches!(remote.role, DtlsRole::Server | DtlsRole::Auto);
-        let mut dtls = if we_are_client {
-            let mut d = Dtls::new_12(identity.config.clone(), identity.certificate.clone(), now);
-            d.set_active(true);
-            d
-        } else {
-            Dtls::new_auto(identity.config.clone(), identity.certificate.clone(), now)
-        };
-        if !we_are_client {
-            dtls.set_active(false);
+        // DTLS 1.2 in both roles: every browser speaks it, and dimpl's 1.3 server path is not yet robust against
+        // Chrome's hybrid ClientHello.
+        let mut dtls = Dtls::new_12(identity.config.clone(), identity.certificate.clone(), now);
+        dtls.set_active(we_are_client);
+        // dimpl takes its clock (and initial randoms) from handle_timeout: give it one before any packet.
+        if dtls.handle_timeout(now).is_err() {
+            self.state = DtlsState::Failed;
+            return Some(DtlsEvent::Ended(DtlsState::Failed));
         }
         self.dtls = Some(dtls);
         self.remote = Some(remote);
@@ -106,7 +105,7 @@ impl DtlsSession {
                 None
             }
             (Some(dtls), DtlsState::Connecting | DtlsState::Connected) => {
-                if let Err(e) = dtls.handle_packet(record) {
+                if let Err(e) = dtls.handle_timeout(now).and_then(|_| dtls.handle_packet(record)) {
                     tracing::debug!("DTLS failed: {e}");
                     return Some(self.end(DtlsState::Failed));
                 }

@@ -163,12 +163,13 @@ impl Engine {
                 view.set_transport_wide_cc_seq(c.twcc_ext, t.twcc_seq);
                 t.twcc_seq = t.twcc_seq.wrapping_add(1);
             }
+            let payload_len = view.payload_len();
             let plain_len = out.len();
             out.resize(plain_len + SRTP_MAX_OVERHEAD, 0);
             match srtp.protect_rtp(&mut out, plain_len) {
                 Ok(n) => {
                     out.truncate(n);
-                    c.stats.on_packet_sent(rewritten.timestamp, plain_len, now);
+                    c.stats.on_packet_sent(rewritten.timestamp, payload_len, now);
                     c.last_sent = Some(now);
                     self.outbox.push(out_socket, to, out);
                 }

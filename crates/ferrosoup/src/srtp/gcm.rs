@@ -158,15 +158,19 @@ impl Gcm {
         let (aad, rest) = buf
             .split_at_mut_checked(hdr.len)
             .ok_or(SrtpError::BadHeader)?;
-        let sealed = rest
-            .get_mut(..len - hdr.len + TAG_LEN)
+        let (cipher, tail) = rest
+            .split_at_mut_checked(len - hdr.len)
             .ok_or(SrtpError::TooShort)?;
+        let tag = tail.get(..TAG_LEN).ok_or(SrtpError::TooShort)?;
+        // The separate-tag form decrypts strictly in place; `open_in_place`
+        // would add a (zero-distance) memmove of the whole payload.
         self.rtp
             .aead
-            .open_in_place(
+            .open_in_place_separate_tag(
                 self.rtp.rtp_nonce(hdr.ssrc, index),
                 Aad::from(&*aad),
-                sealed,
+                tag,
+                cipher,
             )
             .map(|_| ())
             .map_err(|_| SrtpError::AuthFailed)
@@ -212,12 +216,14 @@ impl Gcm {
         let nonce = self.rtcp.rtcp_nonce(ssrc, word);
         if word & super::SRTCP_E_FLAG != 0 {
             let aad = rtcp_aad(buf, word.to_be_bytes())?;
-            let sealed = buf
-                .get_mut(RTCP_HEADER_LEN..body_end + TAG_LEN)
+            let (cipher, tail) = buf
+                .get_mut(RTCP_HEADER_LEN..)
+                .and_then(|b| b.split_at_mut_checked(body_end - RTCP_HEADER_LEN))
                 .ok_or(SrtpError::TooShort)?;
+            let tag = tail.get(..TAG_LEN).ok_or(SrtpError::TooShort)?;
             self.rtcp
                 .aead
-                .open_in_place(nonce, Aad::from(aad), sealed)
+                .open_in_place_separate_tag(nonce, Aad::from(aad), tag, cipher)
                 .map(|_| ())
                 .map_err(|_| SrtpError::AuthFailed)
         } else {

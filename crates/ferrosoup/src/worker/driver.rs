@@ -31,26 +31,36 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(command) => engine.handle_command(Instant::now(), command),
+                Some(command) => guarded("command", || engine.handle_command(Instant::now(), command)),
                 None => break,
             },
             (index, len, from) = recv_any(&sockets, &mut buf) => {
                 let now = Instant::now();
-                engine.handle_datagram(now, index, from, &mut buf[..len]);
+                guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]));
                 // Drain what else is already waiting without going back to the reactor.
                 for _ in 1..RECV_BATCH {
                     match try_recv_any(&sockets, &mut buf) {
-                        Some((index, len, from)) => engine.handle_datagram(now, index, from, &mut buf[..len]),
+                        Some((index, len, from)) => {
+                            guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]))
+                        }
                         None => break,
                     }
                 }
             }
-            _ = tokio::time::sleep_until(deadline.into()) => engine.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
         flush(&mut engine, &sockets).await;
     }
     engine.close(Instant::now());
     flush(&mut engine, &sockets).await;
+}
+
+/// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol
+/// dependencies might; one bad datagram must not take every room of the worker down with it.
+fn guarded(what: &str, step: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).is_err() {
+        tracing::error!("worker {what} step panicked; the worker goes on");
+    }
 }
 
 async fn flush(engine: &mut Engine, sockets: &[UdpSocket]) {
