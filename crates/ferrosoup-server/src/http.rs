@@ -53,7 +53,10 @@ fn upgrade_socket(shared: Arc<Shared>, upgrade: WebSocketUpgrade) -> Response {
 }
 
 async fn app_js() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        APP_JS,
+    )
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {

@@ -39,7 +39,9 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?,
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -61,8 +63,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ..ServerConfig::default()
     };
     let server = Server::start(config).await?;
-    let media: Vec<String> = server.media_addresses().iter().map(|a| a.to_string()).collect();
-    println!("ferrosoup listening on {} (media on udp {})", server.url(), media.join(", "));
+    let media: Vec<String> = server
+        .media_addresses()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    println!(
+        "ferrosoup listening on {} (media on udp {})",
+        server.url(),
+        media.join(", ")
+    );
     shutdown_signal().await?;
     tracing::info!("shutting down");
     server.stop().await;
@@ -81,6 +91,8 @@ async fn shutdown_signal() -> anyhow::Result<()> {
         }
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     Ok(())
 }

@@ -40,7 +40,10 @@ impl Default for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen for HTTP on {addr}: {source}")]
-    Http { addr: SocketAddr, source: std::io::Error },
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot open the media sockets: {0}")]
     Media(#[from] ferrosoup::Error),
 }

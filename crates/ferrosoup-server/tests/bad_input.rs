@@ -157,6 +157,28 @@ async fn bad_input_keeps_connection() {
         )
         .await;
 
+        // connect twice.
+        expect_error_with_id(
+            sig,
+            json!(112),
+            json!({"id": 112, "type": "connectWebRtcTransport", "transportId": b.transport_id,
+                   "dtlsParameters": b.rtc.dtls_parameters()})
+            .to_string(),
+            "invalid_state",
+        )
+        .await;
+        // Capabilities that cannot receive VP8.
+        let opus_only = json!({"codecs": [router_codec(&b.router_caps, "audio/opus")], "headerExtensions": []});
+        expect_error_with_id(
+            sig,
+            json!(113),
+            json!({"id": 113, "type": "consume", "transportId": b.transport_id,
+                   "producerId": a.video_producer, "rtpCapabilities": opus_only})
+            .to_string(),
+            "cannot_consume",
+        )
+        .await;
+
         // Too large: the server does not parse it, so the reply may lack the id; when it has one it is ours.
         let big = json!({"id": 120, "type": "getRouterRtpCapabilities", "pad": "x".repeat(LIMIT + 100)}).to_string();
         assert!(big.len() > LIMIT && big.len() < 4 * LIMIT);

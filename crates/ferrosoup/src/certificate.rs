@@ -64,7 +64,9 @@ pub(crate) fn fingerprint_of(algorithm: &str, der: &[u8]) -> Option<String> {
         "sha-512" => &digest::SHA512,
         _ => return None,
     };
-    Some(certificate::format_fingerprint(digest::digest(alg, der).as_ref()))
+    Some(certificate::format_fingerprint(
+        digest::digest(alg, der).as_ref(),
+    ))
 }
 
 #[cfg(test)]

@@ -47,7 +47,8 @@ struct ConsumerInner {
 
 impl Drop for ConsumerInner {
     fn drop(&mut self) {
-        self.channel.notify(Command::CloseConsumer { id: self.info.id });
+        self.channel
+            .notify(Command::CloseConsumer { id: self.info.id });
     }
 }
 
@@ -116,6 +117,8 @@ impl Consumer {
     }
 
     pub fn close(&self) {
-        self.inner.channel.notify(Command::CloseConsumer { id: self.id() });
+        self.inner
+            .channel
+            .notify(Command::CloseConsumer { id: self.id() });
     }
 }

@@ -28,7 +28,7 @@ pub use producer::{Producer, ProducerInfo, ProducerOptions, ProducerType};
 pub use router::{Router, RouterEvent, RouterOptions};
 pub use rtp_parameters::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpParameters};
 pub use transport::{
-    DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState, ListenInfo,
-    WebRtcTransport, WebRtcTransportInfo,
+    DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState,
+    ListenInfo, WebRtcTransport, WebRtcTransportInfo,
 };
 pub use worker::{Worker, WorkerDump, WorkerSettings};

@@ -48,7 +48,8 @@ struct ProducerInner {
 
 impl Drop for ProducerInner {
     fn drop(&mut self) {
-        self.channel.notify(Command::CloseProducer { id: self.info.id });
+        self.channel
+            .notify(Command::CloseProducer { id: self.info.id });
     }
 }
 
@@ -100,6 +101,8 @@ impl Producer {
 
     /// Closes the producer and its consumers now.
     pub fn close(&self) {
-        self.inner.channel.notify(Command::CloseProducer { id: self.id() });
+        self.inner
+            .channel
+            .notify(Command::CloseProducer { id: self.id() });
     }
 }

@@ -116,6 +116,8 @@ impl Router {
 
     /// Closes the router and everything in it now.
     pub fn close(&self) {
-        self.inner.channel.notify(Command::CloseRouter { id: self.inner.id });
+        self.inner
+            .channel
+            .notify(Command::CloseRouter { id: self.inner.id });
     }
 }

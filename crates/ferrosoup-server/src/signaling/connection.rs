@@ -47,13 +47,19 @@ pub async fn serve(socket: WebSocket, rooms: Arc<Rooms>, max_message_size: usize
                 None,
                 &RequestError::new(
                     ErrorCode::TooLarge,
-                    format!("message of {} bytes exceeds the limit of {max_message_size}", text.len()),
+                    format!(
+                        "message of {} bytes exceeds the limit of {max_message_size}",
+                        text.len()
+                    ),
                 ),
             ),
             Some(Ok(Message::Text(text))) => session.handle_text(text.as_str()).await,
             Some(Ok(Message::Binary(_))) => protocol::error(
                 None,
-                &RequestError::new(ErrorCode::BadRequest, "binary messages are not supported; send JSON text"),
+                &RequestError::new(
+                    ErrorCode::BadRequest,
+                    "binary messages are not supported; send JSON text",
+                ),
             ),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,

@@ -208,14 +208,20 @@ pub fn parse(text: &str) -> Incoming {
         Err(e) => {
             return Incoming {
                 id: None,
-                request: Err(RequestError::new(ErrorCode::BadRequest, format!("invalid JSON: {e}"))),
+                request: Err(RequestError::new(
+                    ErrorCode::BadRequest,
+                    format!("invalid JSON: {e}"),
+                )),
             }
         }
     };
     let Value::Object(mut object) = value else {
         return Incoming {
             id: None,
-            request: Err(RequestError::new(ErrorCode::BadRequest, "a request must be a JSON object")),
+            request: Err(RequestError::new(
+                ErrorCode::BadRequest,
+                "a request must be a JSON object",
+            )),
         };
     };
     let id = match object.remove("id") {
@@ -224,7 +230,10 @@ pub fn parse(text: &str) -> Incoming {
         Some(_) => {
             return Incoming {
                 id: None,
-                request: Err(RequestError::new(ErrorCode::BadRequest, "id must be a number or a string")),
+                request: Err(RequestError::new(
+                    ErrorCode::BadRequest,
+                    "id must be a number or a string",
+                )),
             }
         }
     };
@@ -233,7 +242,10 @@ pub fn parse(text: &str) -> Incoming {
         _ => {
             return Incoming {
                 id,
-                request: Err(RequestError::new(ErrorCode::BadRequest, "type must be a string naming the method")),
+                request: Err(RequestError::new(
+                    ErrorCode::BadRequest,
+                    "type must be a string naming the method",
+                )),
             }
         }
     };
@@ -318,18 +330,32 @@ mod tests {
     fn seed_messages_parse() {
         let i = parse(r#"{"type":"getRouterRtpCapabilities","roomId":"r1"}"#);
         assert!(i.id.is_none());
-        assert!(matches!(i.request, Ok(Request::GetRouterRtpCapabilities(ref g)) if g.room_id.as_deref() == Some("r1")));
+        assert!(
+            matches!(i.request, Ok(Request::GetRouterRtpCapabilities(ref g)) if g.room_id.as_deref() == Some("r1"))
+        );
         let i = parse(r#"{"type":"createWebRtcTransport","roomId":"r1"}"#);
-        assert!(matches!(i.request, Ok(Request::CreateWebRtcTransport(ref c)) if c.direction == Direction::Send));
+        assert!(
+            matches!(i.request, Ok(Request::CreateWebRtcTransport(ref c)) if c.direction == Direction::Send)
+        );
     }
 
     #[test]
     fn replies_echo_ids_only_when_given() {
+        let parsed = |s: String| serde_json::from_str::<Value>(&s).unwrap();
         let s = success(Some(&json!(3)), "joined", json!({}));
-        assert_eq!(s, r#"{"id":3,"type":"joined","data":{}}"#);
+        assert_eq!(parsed(s), json!({"id": 3, "type": "joined", "data": {}}));
         let s = success(None, "routerRtpCapabilities", json!({}));
-        assert_eq!(s, r#"{"type":"routerRtpCapabilities","data":{}}"#);
-        let e = error(Some(&json!("x")), &RequestError::new(ErrorCode::NotFound, "nope"));
-        assert_eq!(e, r#"{"id":"x","type":"error","error":{"code":"not_found","message":"nope"}}"#);
+        assert_eq!(
+            parsed(s),
+            json!({"type": "routerRtpCapabilities", "data": {}})
+        );
+        let e = error(
+            Some(&json!("x")),
+            &RequestError::new(ErrorCode::NotFound, "nope"),
+        );
+        assert_eq!(
+            parsed(e),
+            json!({"id": "x", "type": "error", "error": {"code": "not_found", "message": "nope"}})
+        );
     }
 }

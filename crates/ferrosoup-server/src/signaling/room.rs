@@ -200,7 +200,10 @@ impl Rooms {
                 ),
             );
         }
-        state.broadcast(peer_id, &protocol::notification("peerLeft", json!({"peerId": peer_id})));
+        state.broadcast(
+            peer_id,
+            &protocol::notification("peerLeft", json!({"peerId": peer_id})),
+        );
         if state.peers.is_empty() {
             drop(state);
             if rooms.get(&room.id).is_some_and(|r| Arc::ptr_eq(r, room)) {

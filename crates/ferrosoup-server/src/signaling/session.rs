@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 
 use super::peer::{Notifier, Peer, ProducerEntry};
 use super::protocol::{
-    self, Consume, ConnectWebRtcTransport, CreateWebRtcTransport, Direction, ErrorCode, Join, Produce,
-    Request, RequestError,
+    self, ConnectWebRtcTransport, Consume, CreateWebRtcTransport, Direction, ErrorCode, Join,
+    Produce, Request, RequestError,
 };
 use super::room::{Room, Rooms};
 
@@ -58,8 +58,9 @@ impl Session {
     async fn handle(&mut self, request: Request) -> Result<Value> {
         match request {
             Request::GetRouterRtpCapabilities(_) => {
-                let caps = ferrosoup::ortc::generate_router_rtp_capabilities(self.rooms.media_codecs())
-                    .map_err(|e| RequestError::new(ErrorCode::Internal, e.to_string()))?;
+                let caps =
+                    ferrosoup::ortc::generate_router_rtp_capabilities(self.rooms.media_codecs())
+                        .map_err(|e| RequestError::new(ErrorCode::Internal, e.to_string()))?;
                 Ok(serde_json::to_value(caps).unwrap_or(Value::Null))
             }
             Request::Join(join) => self.join(join).await,
@@ -95,7 +96,10 @@ impl Session {
                 entry.producer.close();
                 state.broadcast(
                     &peer_id,
-                    &protocol::notification("producerClosed", json!({"producerId": id, "peerId": peer_id})),
+                    &protocol::notification(
+                        "producerClosed",
+                        json!({"producerId": id, "peerId": peer_id}),
+                    ),
                 );
                 Ok(json!({}))
             }
@@ -114,19 +118,33 @@ impl Session {
 
     async fn join(&mut self, join: Join) -> Result<Value> {
         if self.membership.is_some() {
-            return Err(RequestError::new(ErrorCode::AlreadyJoined, "this connection is already in a room"));
+            return Err(RequestError::new(
+                ErrorCode::AlreadyJoined,
+                "this connection is already in a room",
+            ));
         }
         if join.room_id.is_empty() || join.room_id.len() > 128 {
-            return Err(RequestError::new(ErrorCode::BadRequest, "roomId must be 1 to 128 characters"));
+            return Err(RequestError::new(
+                ErrorCode::BadRequest,
+                "roomId must be 1 to 128 characters",
+            ));
         }
         let peer_id = match join.peer_id {
             Some(id) if id.is_empty() || id.len() > 128 => {
-                return Err(RequestError::new(ErrorCode::BadRequest, "peerId must be 1 to 128 characters"))
+                return Err(RequestError::new(
+                    ErrorCode::BadRequest,
+                    "peerId must be 1 to 128 characters",
+                ))
             }
             Some(id) => id,
             None => uuid::Uuid::new_v4().to_string(),
         };
-        let display_name: String = join.display_name.unwrap_or_default().chars().take(128).collect();
+        let display_name: String = join
+            .display_name
+            .unwrap_or_default()
+            .chars()
+            .take(128)
+            .collect();
         let peer = Peer::new(
             peer_id.clone(),
             display_name,
@@ -172,7 +190,10 @@ impl Session {
             // The original sidecar let a client create transports with just a roomId; such a client joins as an
             // anonymous peer.
             let Some(room_id) = c.room_id.clone() else {
-                return Err(RequestError::new(ErrorCode::NotJoined, "join a room first (or give roomId)"));
+                return Err(RequestError::new(
+                    ErrorCode::NotJoined,
+                    "join a room first (or give roomId)",
+                ));
             };
             self.join(Join {
                 room_id,
@@ -190,7 +211,8 @@ impl Session {
             .peers
             .get_mut(&peer_id)
             .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
-        peer.transports.insert(transport.id(), (transport, c.direction));
+        peer.transports
+            .insert(transport.id(), (transport, c.direction));
         Ok(info)
     }
 
@@ -219,7 +241,10 @@ impl Session {
                 .and_then(|peer| peer.transports.get(&id))
                 .ok_or_else(|| not_found("transport", &p.transport_id))?;
             if *direction != Direction::Send {
-                return Err(RequestError::new(ErrorCode::InvalidState, "produce needs a send transport"));
+                return Err(RequestError::new(
+                    ErrorCode::InvalidState,
+                    "produce needs a send transport",
+                ));
             }
             transport.clone()
         };
@@ -271,13 +296,19 @@ impl Session {
                 .get(&transport_id)
                 .ok_or_else(|| not_found("transport", &c.transport_id))?;
             if *direction != Direction::Recv {
-                return Err(RequestError::new(ErrorCode::InvalidState, "consume needs a recv transport"));
+                return Err(RequestError::new(
+                    ErrorCode::InvalidState,
+                    "consume needs a recv transport",
+                ));
             }
             let caps: RtpCapabilities = c
                 .rtp_capabilities
                 .or_else(|| peer.rtp_capabilities.clone())
                 .ok_or_else(|| {
-                    RequestError::new(ErrorCode::BadRequest, "rtpCapabilities missing (give them here or at join)")
+                    RequestError::new(
+                        ErrorCode::BadRequest,
+                        "rtpCapabilities missing (give them here or at join)",
+                    )
                 })?;
             let app_data: Map<String, Value> = state
                 .peers
@@ -346,10 +377,18 @@ impl Session {
             producer.resume().await?;
         }
         let mut state = room.lock();
-        if let Some(entry) = state.peers.get_mut(&peer_id).and_then(|p| p.producers.get_mut(&id)) {
+        if let Some(entry) = state
+            .peers
+            .get_mut(&peer_id)
+            .and_then(|p| p.producers.get_mut(&id))
+        {
             entry.paused = paused;
         }
-        let event = if paused { "producerPaused" } else { "producerResumed" };
+        let event = if paused {
+            "producerPaused"
+        } else {
+            "producerResumed"
+        };
         state.broadcast(
             &peer_id,
             &protocol::notification(event, json!({"producerId": id, "peerId": peer_id})),

@@ -118,7 +118,7 @@ pub fn router_codec<'a>(caps: &'a Value, mime: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("router has no {mime}: {caps}"))
 }
 
-pub fn router_rtx_for<'a>(caps: &'a Value, apt: u64) -> Option<&'a Value> {
+pub fn router_rtx_for(caps: &Value, apt: u64) -> Option<&Value> {
     caps["codecs"].as_array()?.iter().find(|c| {
         c["mimeType"]
             .as_str()
@@ -320,6 +320,7 @@ impl Publisher {
             video: video.then(|| (A_VIDEO_MID.to_string(), A_VIDEO_SSRC, A_VP8_PT)),
             audio: audio.then(|| (A_AUDIO_MID.to_string(), A_AUDIO_SSRC, A_OPUS_PT)),
             keyframe_interval,
+            keyframe_delay: Duration::from_millis(150),
         });
         Publisher {
             sig,

@@ -501,6 +501,9 @@ pub struct PumpConfig {
     pub audio: Option<(String, u32, u8)>,
     /// A key frame every this many video frames (besides the ones answering requests).
     pub keyframe_interval: u32,
+    /// How long after a key-frame request the key frame is sent (a real encoder takes a few frames; meanwhile the
+    /// server must hold back the delta frames from a consumer that needs a key frame).
+    pub keyframe_delay: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -635,15 +638,23 @@ fn pump(
     let mut video_ts: u32 = 1_000_000;
     let mut audio_ts: u32 = 2_000_000;
     let mut picture_id: u16 = 300;
+    let mut key_due: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) {
         let now = Instant::now();
         if let Some((mid, ssrc, pt)) = &config.video {
             if now >= next_video {
                 next_video += Duration::from_millis(33);
-                let requested = shared.keyframe_wanted.swap(false, Ordering::SeqCst);
+                if shared.keyframe_wanted.swap(false, Ordering::SeqCst) && key_due.is_none() {
+                    key_due = Some(now + config.keyframe_delay);
+                }
+                let requested = key_due.is_some_and(|t| now >= t);
+                if requested {
+                    key_due = None;
+                }
                 let key = frame == 0
                     || requested
-                    || (config.keyframe_interval > 0 && frame % config.keyframe_interval == 0);
+                    || (config.keyframe_interval > 0
+                        && frame.is_multiple_of(config.keyframe_interval));
                 let payload = vp8_payload(picture_id, key, frame);
                 {
                     let mut rtc = rtc.lock().unwrap_or_else(|e| e.into_inner());

@@ -208,7 +208,7 @@ impl SignalClient {
         loop {
             {
                 let mut q = self.unsolicited.lock().unwrap();
-                if let Some(pos) = q.iter().position(|v| pred(v)) {
+                if let Some(pos) = q.iter().position(&pred) {
                     return q.remove(pos).unwrap();
                 }
             }

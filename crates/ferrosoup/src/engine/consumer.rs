@@ -34,11 +34,12 @@ pub(crate) struct ConsumerState {
     pub stream: usize,
     pub rewriter: RtpRewriter,
     pub last_sent: Option<Instant>,
-    /// Router extension ids this consumer negotiated (others are blanked).
+    /// Router extension ids this consumer negotiated (others are left out).
     pub ext_map: ExtensionIdMap,
-    /// True when the consumer negotiated every extension the producer's packets can carry: no remapping needed.
-    pub ext_all: bool,
     pub twcc_ext: u8,
+    /// The consumer's mid extension id and value: receivers route by mid, so every packet carries the consumer's own.
+    pub mid_ext: u8,
+    pub mid: String,
     /// Router payload types this consumer may receive.
     pub payload_types: [bool; 128],
     pub stats: crate::rtp::SendStats,
@@ -69,11 +70,6 @@ impl ConsumerState {
         for ext in &rtp_parameters.header_extensions {
             ext_map.set(ext.id, ext.id);
         }
-        let ext_all = p
-            .consumable
-            .header_extensions
-            .iter()
-            .all(|e| ext_map.get(e.id) == e.id);
         let ext_id = |uri: &str| {
             rtp_parameters
                 .header_extensions
@@ -101,8 +97,9 @@ impl ConsumerState {
             rewriter: RtpRewriter::new(ssrc, clock_rate, rand::random(), rand::random()),
             last_sent: None,
             ext_map,
-            ext_all,
             twcc_ext: ext_id(URI_TWCC),
+            mid_ext: ext_id(crate::rtp_parameters::extension_uri::MID),
+            mid: rtp_parameters.mid.clone().unwrap_or_default(),
             payload_types,
             stats: crate::rtp::SendStats::new(ssrc, clock_rate),
             rtp_parameters,

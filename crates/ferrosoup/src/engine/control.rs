@@ -69,7 +69,14 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
             paused,
             reply,
         } => {
-            let _ = reply.send(produce(engine, transport_id, id, kind, rtp_parameters, paused));
+            let _ = reply.send(produce(
+                engine,
+                transport_id,
+                id,
+                kind,
+                rtp_parameters,
+                paused,
+            ));
         }
         Command::SetProducerPaused { id, paused, reply } => {
             let _ = reply.send(set_producer_paused(engine, now, id, paused));
@@ -209,7 +216,9 @@ fn connect_webrtc_transport(
         .get(&id)
         .ok_or_else(|| Error::not_found("transport", id))?;
     if dtls_parameters.fingerprints.is_empty() {
-        return Err(Error::InvalidState("dtlsParameters has no fingerprint".into()));
+        return Err(Error::InvalidState(
+            "dtlsParameters has no fingerprint".into(),
+        ));
     }
     let identity = certificate::identity()?;
     let t = &mut engine.transports[key];
@@ -254,7 +263,10 @@ fn produce(
     let t = &engine.transports[tkey];
     // A second producer may not claim an SSRC or mid this transport already routes.
     for encoding in &rtp_parameters.encodings {
-        for ssrc in [encoding.ssrc, encoding.rtx.map(|r| r.ssrc)].into_iter().flatten() {
+        for ssrc in [encoding.ssrc, encoding.rtx.map(|r| r.ssrc)]
+            .into_iter()
+            .flatten()
+        {
             if t.ssrc_table.contains_key(&ssrc) || t.rtx_ssrc_table.contains_key(&ssrc) {
                 return Err(Error::InvalidState(format!("ssrc {ssrc} already in use")));
             }
@@ -431,7 +443,9 @@ pub(super) fn close_transport(engine: &mut Engine, now: Instant, key: TransportK
         }
     });
     engine.transport_ids.remove(&t.id);
-    engine.by_ufrag.remove(&t.ice.parameters().username_fragment);
+    engine
+        .by_ufrag
+        .remove(&t.ice.parameters().username_fragment);
     for tuple in &t.remotes {
         if engine.by_remote.get(tuple) == Some(&key) {
             engine.by_remote.remove(tuple);

@@ -105,7 +105,10 @@ impl DtlsSession {
                 None
             }
             (Some(dtls), DtlsState::Connecting | DtlsState::Connected) => {
-                if let Err(e) = dtls.handle_timeout(now).and_then(|_| dtls.handle_packet(record)) {
+                if let Err(e) = dtls
+                    .handle_timeout(now)
+                    .and_then(|_| dtls.handle_packet(record))
+                {
                     tracing::debug!("DTLS failed: {e}");
                     return Some(self.end(DtlsState::Failed));
                 }
@@ -122,7 +125,11 @@ impl DtlsSession {
         }
     }
 
-    pub fn handle_timeout(&mut self, now: Instant, send: &mut dyn FnMut(&[u8])) -> Option<DtlsEvent> {
+    pub fn handle_timeout(
+        &mut self,
+        now: Instant,
+        send: &mut dyn FnMut(&[u8]),
+    ) -> Option<DtlsEvent> {
         let due = self.timeout.is_some_and(|t| t <= now);
         let dtls = self.dtls.as_mut()?;
         if !due {

@@ -18,7 +18,10 @@ pub(crate) enum IceOutput {
     /// The client may send from this address: packets from it belong to this transport.
     Discovered(SocketAddr),
     /// Send to `remote` from the local address `local`.
-    Nominated { local: SocketAddr, remote: SocketAddr },
+    Nominated {
+        local: SocketAddr,
+        remote: SocketAddr,
+    },
     /// The agent's connection state changed.
     State(IceState),
 }

@@ -31,11 +31,11 @@ use crate::router::RouterEvent;
 use crate::rtp_parameters::RtpCapabilities;
 use crate::worker::{Command, WorkerDump};
 
-use consumer::ConsumerState;
 pub(crate) use consumer::ConsumerKey;
+use consumer::ConsumerState;
 use outbox::Outbox;
-use producer::ProducerState;
 pub(crate) use producer::ProducerKey;
+use producer::ProducerState;
 use transport::{TransportKey, TransportState, Tuple};
 
 /// How often receiver and sender reports go out.
@@ -120,7 +120,10 @@ impl Engine {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let mut earliest = self.next_report;
         for t in self.transports.values_mut() {
-            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()].into_iter().flatten() {
+            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()]
+                .into_iter()
+                .flatten()
+            {
                 earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
             }
         }
@@ -231,18 +234,18 @@ impl Engine {
                     crate::srtp::DtlsRole::Server
                 };
                 match crate::srtp::SrtpSession::from_dtls(profile, &keying_material, role) {
-                Ok(session) => {
-                    t.srtp_in = Some(session.inbound);
-                    t.srtp_out = Some(session.outbound);
-                    if self.next_report.is_none() {
-                        self.next_report = Some(now + REPORT_INTERVAL);
+                    Ok(session) => {
+                        t.srtp_in = Some(session.inbound);
+                        t.srtp_out = Some(session.outbound);
+                        if self.next_report.is_none() {
+                            self.next_report = Some(now + REPORT_INTERVAL);
+                        }
+                        crate::transport::DtlsState::Connected
                     }
-                    crate::transport::DtlsState::Connected
-                }
-                Err(e) => {
-                    tracing::warn!("SRTP setup failed: {e}");
-                    crate::transport::DtlsState::Failed
-                }
+                    Err(e) => {
+                        tracing::warn!("SRTP setup failed: {e}");
+                        crate::transport::DtlsState::Failed
+                    }
                 }
             }
             dtls::DtlsEvent::Ended(state) => {

@@ -11,13 +11,19 @@ use is::stun::StunMessage;
 
 use super::transport::TransportKey;
 use super::Engine;
-use crate::rtp::{classify_packet, is_keyframe, PacketClass, RtpPacket};
+use crate::rtp::{classify_packet, is_keyframe, write_with_extensions, PacketClass, RtpPacket};
 
 /// Room an outgoing RTP packet needs beyond its plaintext for the SRTP tag (the largest of the profiles).
 const SRTP_MAX_OVERHEAD: usize = 16;
 
 impl Engine {
-    pub fn handle_datagram(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        socket: usize,
+        from: SocketAddr,
+        buf: &mut [u8],
+    ) {
         match classify_packet(buf) {
             PacketClass::Stun => self.on_stun(now, socket, from, buf),
             PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
@@ -101,7 +107,8 @@ impl Engine {
         let Some(s) = p.streams.get_mut(stream) else {
             return;
         };
-        s.stats.on_packet(packet.sequence_number(), packet.timestamp(), now);
+        s.stats
+            .on_packet(packet.sequence_number(), packet.timestamp(), now);
         if p.paused {
             return;
         }
@@ -117,7 +124,6 @@ impl Engine {
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
         let key_frame = codec.is_some_and(|c| is_keyframe(c, packet.payload()));
         let (seq, ts) = (packet.sequence_number(), packet.timestamp());
-        let bytes = packet.as_bytes();
 
         let p = &self.producers[pkey];
         for &ckey in &p.consumers {
@@ -140,7 +146,9 @@ impl Engine {
                 c.key_frame_required = false;
             }
             if !c.rewriter.is_synced() {
-                let elapsed = c.last_sent.map_or_else(Default::default, |t| now.saturating_duration_since(t));
+                let elapsed = c
+                    .last_sent
+                    .map_or_else(Default::default, |t| now.saturating_duration_since(t));
                 c.rewriter.sync(seq, ts, elapsed);
             }
             let Some(rewritten) = c.rewriter.rewrite(seq, ts) else {
@@ -148,7 +156,23 @@ impl Engine {
             };
 
             let mut out = self.outbox.buffer();
-            out.extend_from_slice(bytes);
+            let twcc = t.twcc_seq;
+            write_with_extensions(&mut out, &packet, |w| {
+                for e in packet.extensions() {
+                    if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
+                        w.push(e.id, e.data);
+                    }
+                }
+                if c.mid_ext != 0 {
+                    w.push(c.mid_ext, c.mid.as_bytes());
+                }
+                if c.twcc_ext != 0 {
+                    w.push(c.twcc_ext, &twcc.to_be_bytes());
+                }
+            });
+            if c.twcc_ext != 0 {
+                t.twcc_seq = t.twcc_seq.wrapping_add(1);
+            }
             let Ok(mut view) = RtpPacket::parse(&mut out[..]) else {
                 self.outbox.recycle(out);
                 continue;
@@ -156,20 +180,14 @@ impl Engine {
             view.set_ssrc(c.ssrc);
             view.set_sequence_number(rewritten.seq);
             view.set_timestamp(rewritten.timestamp);
-            if !c.ext_all {
-                view.remap_extensions(&c.ext_map);
-            }
-            if c.twcc_ext != 0 {
-                view.set_transport_wide_cc_seq(c.twcc_ext, t.twcc_seq);
-                t.twcc_seq = t.twcc_seq.wrapping_add(1);
-            }
             let payload_len = view.payload_len();
             let plain_len = out.len();
             out.resize(plain_len + SRTP_MAX_OVERHEAD, 0);
             match srtp.protect_rtp(&mut out, plain_len) {
                 Ok(n) => {
                     out.truncate(n);
-                    c.stats.on_packet_sent(rewritten.timestamp, payload_len, now);
+                    c.stats
+                        .on_packet_sent(rewritten.timestamp, payload_len, now);
                     c.last_sent = Some(now);
                     self.outbox.push(out_socket, to, out);
                 }

@@ -92,7 +92,9 @@ impl ProducerState {
             }
         }
         let mut ext_map = ExtensionIdMap::drop_all();
-        for (from, to) in ortc::producer_header_extension_ids(kind, &rtp_parameters.header_extensions, caps) {
+        for (from, to) in
+            ortc::producer_header_extension_ids(kind, &rtp_parameters.header_extensions, caps)
+        {
             ext_map.set(from, to);
         }
         let ext_id = |uri: &str| {
@@ -184,6 +186,8 @@ impl ProducerState {
 
     /// The stream a packet with this rid belongs to (simulcast without signalled SSRCs).
     pub fn stream_by_rid(&self, rid: &str) -> Option<usize> {
-        self.streams.iter().position(|s| s.rid.as_deref() == Some(rid))
+        self.streams
+            .iter()
+            .position(|s| s.rid.as_deref() == Some(rid))
     }
 }

@@ -30,8 +30,7 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
         let Some(media_ssrc) = s.ssrc else {
             continue;
         };
-        if s
-            .last_key_frame_request
+        if s.last_key_frame_request
             .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
         {
             continue;
@@ -39,7 +38,9 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
         let mut buf = engine.outbox.buffer();
         buf.resize(RTCP_BUFFER, 0);
         let written = match p.key_frame_request {
-            super::producer::KeyFrameRequest::Pli => rtp::write_pli(&mut buf, t.rtcp_ssrc, media_ssrc),
+            super::producer::KeyFrameRequest::Pli => {
+                rtp::write_pli(&mut buf, t.rtcp_ssrc, media_ssrc)
+            }
             super::producer::KeyFrameRequest::Fir => {
                 p.fir_seq = p.fir_seq.wrapping_add(1);
                 rtp::write_fir(
@@ -56,7 +57,10 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
                 return;
             }
         };
-        match written.ok().and_then(|n| srtp.protect_rtcp(&mut buf, n).ok()) {
+        match written
+            .ok()
+            .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok())
+        {
             Some(n) => {
                 buf.truncate(n);
                 s.last_key_frame_request = Some(now);
@@ -118,7 +122,11 @@ fn key_frame_wanted(engine: &mut Engine, now: Instant, tkey: TransportKey, media
     }
 }
 
-fn on_report_blocks(engine: &mut Engine, tkey: TransportKey, blocks: impl Iterator<Item = ReportBlock>) {
+fn on_report_blocks(
+    engine: &mut Engine,
+    tkey: TransportKey,
+    blocks: impl Iterator<Item = ReportBlock>,
+) {
     let arrival = engine.ntp.now();
     for block in blocks {
         let Some(ckey) = engine
@@ -184,13 +192,20 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
             let Some(info) = c.stats.sender_info(now, ntp) else {
                 continue;
             };
-            let cname = c.rtp_parameters.rtcp.cname.as_deref().unwrap_or("ferrosoup");
+            let cname = c
+                .rtp_parameters
+                .rtcp
+                .cname
+                .as_deref()
+                .unwrap_or("ferrosoup");
             let mut buf = engine.outbox.buffer();
             buf.resize(RTCP_BUFFER, 0);
             let sent = rtp::write_sender_report(&mut buf, c.ssrc, &info, &[])
                 .ok()
                 .and_then(|n| {
-                    let m = buf.get_mut(n..).and_then(|rest| rtp::write_sdes_cname(rest, c.ssrc, cname).ok())?;
+                    let m = buf
+                        .get_mut(n..)
+                        .and_then(|rest| rtp::write_sdes_cname(rest, c.ssrc, cname).ok())?;
                     Some(n + m)
                 })
                 .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok());

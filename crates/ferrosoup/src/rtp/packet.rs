@@ -1269,3 +1269,97 @@ mod tests {
         assert_eq!(ExtensionIdMap::from_table(t).get(7), 1);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Re-writing a packet with a new extension block.
+// ---------------------------------------------------------------------------
+
+/// Collects the elements of a new one-byte-form (RFC 8285) extension block; see [`write_with_extensions`].
+pub struct ExtensionWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl ExtensionWriter<'_> {
+    /// Appends one element. Elements the one-byte form cannot carry (id outside 1..=14, value empty or longer than
+    /// 16 bytes) are skipped; returns whether it was written.
+    pub fn push(&mut self, id: u8, data: &[u8]) -> bool {
+        if !(1..=14).contains(&id) || data.is_empty() || data.len() > 16 {
+            return false;
+        }
+        self.out.push((id << 4) | (data.len() as u8 - 1));
+        self.out.extend_from_slice(data);
+        true
+    }
+}
+
+/// Copies `src` into `out` (cleared first) with a freshly built extension block whose elements `elements` supplies,
+/// keeping the fixed header, CSRCs, payload and padding. Needed where an element's length changes per receiver (a
+/// consumer's own mid), which in-place remapping cannot do. Without elements the packet has no extension block.
+pub fn write_with_extensions<B: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    src: &RtpPacket<B>,
+    elements: impl FnOnce(&mut ExtensionWriter<'_>),
+) {
+    let bytes = src.as_bytes();
+    let fixed = RTP_HEADER_LEN + 4 * src.csrc_count() as usize;
+    out.clear();
+    out.extend_from_slice(bytes.get(..fixed).unwrap_or(&[]));
+    let block_start = out.len();
+    out.extend_from_slice(&[0xBE, 0xDE, 0, 0]);
+    elements(&mut ExtensionWriter { out });
+    let body = out.len() - block_start - 4;
+    if body == 0 {
+        out.truncate(block_start);
+        if let Some(b) = out.first_mut() {
+            *b &= !0x10;
+        }
+    } else {
+        while !(out.len() - block_start).is_multiple_of(4) {
+            out.push(0);
+        }
+        let words = ((out.len() - block_start - 4) / 4) as u16;
+        if let Some(len) = out.get_mut(block_start + 2..block_start + 4) {
+            len.copy_from_slice(&words.to_be_bytes());
+        }
+        if let Some(b) = out.first_mut() {
+            *b |= 0x10;
+        }
+    }
+    out.extend_from_slice(bytes.get(src.header_len()..).unwrap_or(&[]));
+}
+
+#[cfg(test)]
+mod write_with_extensions_tests {
+    use super::*;
+
+    #[test]
+    fn rebuilds_extension_block_with_new_lengths() {
+        // One-byte block: mid (id 1) = "10", id 3 = [7].
+        let mut src = vec![
+            0x90, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xBE, 0xDE, 0, 2, 0x11, b'1', b'0', 0x30, 7, 0,
+            0, 0,
+        ];
+        src.extend_from_slice(&[0xAA, 0xBB]);
+        let packet = RtpPacket::parse(&src[..]).unwrap();
+        let mut out = Vec::new();
+        write_with_extensions(&mut out, &packet, |w| {
+            for e in packet.extensions() {
+                if e.id != 1 {
+                    assert!(w.push(e.id, e.data));
+                }
+            }
+            assert!(w.push(1, b"3"));
+            assert!(!w.push(15, b"x"));
+        });
+        let rebuilt = RtpPacket::parse(&out[..]).unwrap();
+        assert_eq!(rebuilt.mid(1), Some("3"));
+        assert_eq!(rebuilt.extension(3), Some(&[7u8][..]));
+        assert_eq!(rebuilt.payload(), &[0xAA, 0xBB]);
+        assert_eq!(rebuilt.ssrc(), 3);
+
+        write_with_extensions(&mut out, &packet, |_| {});
+        let bare = RtpPacket::parse(&out[..]).unwrap();
+        assert!(!bare.has_extension());
+        assert_eq!(bare.payload(), &[0xAA, 0xBB]);
+    }
+}

@@ -122,7 +122,6 @@ pub enum SrtpError {
 
 /// SRTP protection profiles (RFC 5764 §4.1.2, RFC 7714 §14.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(non_camel_case_types)]
 pub enum SrtpProfile {
     /// `SRTP_AES128_CM_HMAC_SHA1_80`: the profile every WebRTC stack offers.
     Aes128CmHmacSha1_80,
@@ -177,7 +176,7 @@ impl TryFrom<dimpl::SrtpProfile> for SrtpProfile {
             dimpl::SrtpProfile::AES128_CM_SHA1_80 => Ok(Self::Aes128CmHmacSha1_80),
             dimpl::SrtpProfile::AEAD_AES_128_GCM => Ok(Self::AeadAes128Gcm),
             dimpl::SrtpProfile::AEAD_AES_256_GCM => Ok(Self::AeadAes256Gcm),
-            #[allow(unreachable_patterns)]
+            // dimpl's enum is non-exhaustive.
             _ => Err(SrtpError::UnsupportedProfile),
         }
     }

@@ -3,7 +3,8 @@
 mod parameters;
 
 pub use parameters::{
-    DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState, ListenInfo,
+    DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState,
+    ListenInfo,
 };
 
 use std::sync::Arc;
@@ -33,7 +34,8 @@ struct TransportInner {
 
 impl Drop for TransportInner {
     fn drop(&mut self) {
-        self.channel.notify(Command::CloseTransport { id: self.info.id });
+        self.channel
+            .notify(Command::CloseTransport { id: self.info.id });
     }
 }
 
@@ -124,6 +126,8 @@ impl WebRtcTransport {
 
     /// Closes the transport with its producers and consumers now.
     pub fn close(&self) {
-        self.inner.channel.notify(Command::CloseTransport { id: self.id() });
+        self.inner
+            .channel
+            .notify(Command::CloseTransport { id: self.id() });
     }
 }

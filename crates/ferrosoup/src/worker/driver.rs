@@ -87,7 +87,9 @@ async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> (usize, usize, Socke
             loop {
                 let mut read = ReadBuf::new(buf);
                 match socket.poll_recv_from(cx, &mut read) {
-                    Poll::Ready(Ok(from)) => return Poll::Ready((index, read.filled().len(), from)),
+                    Poll::Ready(Ok(from)) => {
+                        return Poll::Ready((index, read.filled().len(), from))
+                    }
                     Poll::Ready(Err(_)) => continue,
                     Poll::Pending => break,
                 }

@@ -9,8 +9,8 @@ use std::net::{IpAddr, SocketAddr};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::engine::LocalCandidate;
-use crate::Error;
 use crate::transport::ListenInfo;
+use crate::Error;
 
 /// Kernel buffer sizes asked for: bursts of video key frames to many consumers must not be dropped by the kernel.
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
