@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# ferrosoup's one test command: Rust build + unit/integration tests, then the browser end-to-end suite.
+#
+#   scripts/test.sh              everything
+#   SKIP_E2E=1 scripts/test.sh   Rust only
+#   E2E_ONLY=1 scripts/test.sh   e2e only (expects target/release/ferrosoup, or FERROSOUP_BIN)
+#
+# The e2e suite needs root (it creates a network namespace with `ip netns add`), /usr/bin/chromium and Node >= 20.
+# Failure artifacts (screenshots, page console logs, server log) land in tests/e2e/artifacts/.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+REPO_ROOT="$PWD"
+
+stage() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\n\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Installs Debian packages when we may (root + apt-get); otherwise fails with the command to run.
+need_pkg() { # <command path or name> <debian package>
+  local cmd="$1" pkg="$2"
+  if command -v "$cmd" >/dev/null 2>&1; then return 0; fi
+  if is_root && command -v apt-get >/dev/null 2>&1; then
+    stage "installing $pkg (missing $cmd)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "$pkg"
+    command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing $pkg"
+  else
+    die "$cmd is missing; install it with: sudo apt-get update && sudo apt-get install -y --no-install-recommends $pkg"
+  fi
+}
+
+if [ -z "${E2E_ONLY:-}" ]; then
+  stage "cargo build --release --workspace"
+  cargo build --release --workspace
+
+  stage "cargo test --workspace --release"
+  cargo test --workspace --release
+fi
+
+if [ -n "${SKIP_E2E:-}" ]; then
+  stage "e2e skipped (SKIP_E2E set)"
+  exit 0
+fi
+
+stage "e2e: prerequisites"
+is_root || die "the e2e tests need root: they create a network namespace (ip netns add). Run: sudo scripts/test.sh (or SKIP_E2E=1 scripts/test.sh for the Rust tests only)"
+command -v node >/dev/null 2>&1 || die "node is missing (Node.js >= 20 is needed for the e2e tests)"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 is needed for the e2e tests (found $(node --version))"
+need_pkg ip iproute2
+need_pkg /usr/bin/chromium chromium
+export FERROSOUP_BIN="${FERROSOUP_BIN:-$REPO_ROOT/target/release/ferrosoup}"
+[ -x "$FERROSOUP_BIN" ] || die "server binary $FERROSOUP_BIN not found (cargo build --release -p ferrosoup-server)"
+echo "node $(node --version), $(/usr/bin/chromium --version 2>/dev/null), server $FERROSOUP_BIN"
+
+if [ ! -d tests/e2e/node_modules ]; then
+  stage "e2e: npm ci (tests/e2e)"
+  (cd tests/e2e && npm ci --no-audit --no-fund)
+fi
+
+# The server embeds crates/ferrosoup-server/assets (built from web/); make sure they match web/'s sources.
+if [ -d web/node_modules ] || [ -n "${CI:-}" ]; then
+  stage "demo page: committed assets match web/ sources"
+  [ -d web/node_modules ] || (cd web && npm ci --no-audit --no-fund)
+  assets_tmp="$(mktemp -d)"
+  trap 'rm -rf "$assets_tmp"' EXIT
+  (cd web && FERROSOUP_ASSETS_OUT="$assets_tmp" node build.mjs)
+  if ! diff -q "$assets_tmp" crates/ferrosoup-server/assets >/dev/null; then
+    diff -r "$assets_tmp" crates/ferrosoup-server/assets | head -5 || true
+    die "crates/ferrosoup-server/assets is stale: run (cd web && npm ci && npm run build) and commit the result"
+  fi
+  echo "assets up to date"
+fi
+
+stage "e2e: node --test (tests/e2e)"
+rm -rf tests/e2e/artifacts
+cd tests/e2e
+node --test --test-concurrency=1 --test-reporter=spec ./*.test.mjs
