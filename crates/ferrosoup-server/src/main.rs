@@ -31,16 +31,22 @@ struct Args {
     #[arg(long, env = "FERROSOUP_MAX_MESSAGE_SIZE", default_value_t = 256 * 1024)]
     max_message_size: usize,
 
-    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `ferrosoup=debug`.
-    #[arg(long, env = "FERROSOUP_LOG", default_value = "info")]
-    log: String,
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `ferrosoup=debug`. Falls back to RUST_LOG, then `info`.
+    #[arg(long, env = "FERROSOUP_LOG")]
+    log: Option<String>,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?,
+            tracing_subscriber::EnvFilter::try_new(
+                args.log
+                    .clone()
+                    .or_else(|| std::env::var("RUST_LOG").ok())
+                    .unwrap_or_else(|| "info".into()),
+            )
+            .context("bad --log filter")?,
         )
         .with_writer(std::io::stderr)
         .init();

@@ -463,6 +463,14 @@ pub(super) fn close_producer(engine: &mut Engine, key: ProducerKey) {
     };
     engine.producer_ids.remove(&p.id);
     if let Some(t) = engine.transports.get_mut(p.transport) {
+        // SRTP keeps per-SSRC state in a bounded table: forget this producer's streams.
+        if let Some(srtp) = t.srtp_in.as_mut() {
+            for s in &p.streams {
+                for ssrc in [s.ssrc, s.rtx_ssrc].into_iter().flatten() {
+                    srtp.remove_ssrc(ssrc);
+                }
+            }
+        }
         t.producers.retain(|k| *k != key);
         t.ssrc_table.retain(|_, (k, _)| *k != key);
         t.rtx_ssrc_table.retain(|_, (k, _)| *k != key);
@@ -493,6 +501,11 @@ pub(super) fn close_consumer(engine: &mut Engine, key: super::ConsumerKey) {
         p.consumers.retain(|k| *k != key);
     }
     if let Some(t) = engine.transports.get_mut(c.transport) {
+        if let Some(srtp) = t.srtp_out.as_mut() {
+            for ssrc in [Some(c.ssrc), c.rtx_ssrc].into_iter().flatten() {
+                srtp.remove_ssrc(ssrc);
+            }
+        }
         t.consumers.retain(|k| *k != key);
         t.consumer_ssrcs.retain(|_, k| *k != key);
     }

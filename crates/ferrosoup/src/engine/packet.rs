@@ -144,6 +144,7 @@ impl Engine {
                     continue;
                 }
                 c.key_frame_required = false;
+                tracing::debug!(consumer = %c.id, seq, "consumer starts at a key frame");
             }
             if !c.rewriter.is_synced() {
                 let elapsed = c

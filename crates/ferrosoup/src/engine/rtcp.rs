@@ -64,6 +64,7 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
             Some(n) => {
                 buf.truncate(n);
                 s.last_key_frame_request = Some(now);
+                tracing::debug!(producer = %p.id, ssrc = media_ssrc, "key frame requested");
                 engine.outbox.push(socket, to, buf);
             }
             None => engine.outbox.recycle(buf),
