@@ -150,6 +150,7 @@ impl Engine {
             }
         }
         if self.next_report.is_some_and(|t| t <= now) {
+            self.request_pending_key_frames(now, None);
             rtcp::send_reports(self, now);
             self.next_report = Some(now + REPORT_INTERVAL);
         }
@@ -259,6 +260,28 @@ impl Engine {
                 transport_id: t.id,
                 state,
             });
+        }
+        if state == crate::transport::DtlsState::Connected {
+            // Consumers resumed before the client finished DTLS missed the key frame asked for at resume.
+            self.request_pending_key_frames(now, Some(key));
+        }
+    }
+
+    /// Asks for a key frame for every consumer (of one transport, or all) that is active but still waiting for one.
+    /// The per-stream throttle keeps this to one request a second per producer stream.
+    fn request_pending_key_frames(&mut self, now: Instant, transport: Option<TransportKey>) {
+        let mut producers: Vec<ProducerKey> = Vec::new();
+        for c in self.consumers.values() {
+            if c.key_frame_required
+                && c.is_active()
+                && transport.is_none_or(|t| t == c.transport)
+                && !producers.contains(&c.producer)
+            {
+                producers.push(c.producer);
+            }
+        }
+        for producer in producers {
+            rtcp::request_key_frame(self, now, producer);
         }
     }
 }
