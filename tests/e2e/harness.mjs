@@ -76,6 +76,11 @@ export async function poll(fn, { timeout = 20000, interval = 500, what = 'condit
   }
 }
 
+// If this process dies without cleaning up (SIGKILL), the processes it started in the namespace die with it:
+// `setpriv --pdeathsig KILL` (util-linux) arranges a signal on parent death and survives the exec.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+const DEATHSIG = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--'] : [];
+
 function ip(...args) {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -126,6 +131,7 @@ export function createNetns() {
     throw new Error('the e2e tests need root (they create a network namespace with `ip netns add`)');
   }
   const name = `fs-e2e-${process.pid}`;
+  sweepStaleNamespaces();
   try {
     ip('netns', 'del', name);
   } catch {
@@ -157,9 +163,51 @@ export function createNetns() {
   return { name, destroy };
 }
 
+/**
+ * Namespaces of earlier runs whose test process is gone (killed before it could clean up): removed when empty,
+ * otherwise reported with the command to clean them up (processes this run did not start are left alone).
+ */
+function sweepStaleNamespaces() {
+  let list = '';
+  try {
+    list = ip('netns', 'list');
+  } catch {
+    return;
+  }
+  for (const m of list.matchAll(/^fs-e2e-(\d+)\b/gm)) {
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = err.code !== 'ESRCH';
+    }
+    if (alive) continue;
+    let pids = '';
+    try {
+      pids = ip('netns', 'pids', m[0]).trim();
+    } catch {
+      continue;
+    }
+    if (pids === '') {
+      // Nothing runs there any more: just remove the leftover namespace.
+      try {
+        ip('netns', 'del', m[0]);
+      } catch {
+        // someone else removed it
+      }
+    } else {
+      process.stderr.write(
+        `e2e harness: stale namespace ${m[0]} (its test process ${pid} is gone); remove it with:\n` +
+          `  for p in $(ip netns pids ${m[0]}); do kill -9 $p; done; ip netns del ${m[0]}\n`,
+      );
+    }
+  }
+}
+
 /** Spawns `cmd args` inside the namespace, collecting its stdout+stderr lines. */
 export function spawnInNetns(ns, cmd, args, { env = process.env, label = cmd } = {}) {
-  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', ns, ...DEATHSIG, cmd, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
   const waiters = [];
   const onData = (stream) => {
@@ -348,7 +396,7 @@ export async function launchBrowser(ns, dir) {
   }
   // playwright-core spawns the executable itself, so hand it a wrapper that enters the namespace first.
   const wrapper = join(dir, 'chromium-in-netns.sh');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${DEATHSIG.join(' ')} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o755);
   const browser = await chromium.launch({
     executablePath: wrapper,

@@ -12,9 +12,7 @@ const CODECS = [
   // `order`: who opens first. A-first exercises `joined.producers`, B-first the `newProducer` notifications.
   { codec: 'vp8', order: 'A-first' },
   { codec: 'vp9', order: 'B-first' },
-  // Known gap: ferrosoup forwards H264 (the server sends every packet, key frame first, with the consumer's SSRC,
-  // payload type and mid) but Chromium's receiver never reports them; tracked in the core issue's notes.
-  { codec: 'h264', order: 'A-first', todo: 'H264 is forwarded but not yet decoded by the receiving Chromium' },
+  { codec: 'h264', order: 'A-first' },
 ];
 
 const READY_TIMEOUT = 20000;
@@ -63,8 +61,8 @@ describe('media through ferrosoup (Chromium ↔ Chromium)', () => {
     await env.waitIdle();
   });
 
-  for (const { codec, order, todo } of CODECS) {
-    test(`${codec}: B receives A's ${codec} video and opus audio; A's departure is cleaned up (${order})`, { timeout: 120000, todo }, async () => {
+  for (const { codec, order } of CODECS) {
+    test(`${codec}: B receives A's ${codec} video and opus audio; A's departure is cleaned up (${order})`, { timeout: 120000 }, async () => {
       await env.withArtifacts(`media-${codec}`, async () => {
         const room = `e2e-${codec}`;
         const openA = () => env.open({ room, name: `A-${codec}`, codec }, `A-${codec}`);
@@ -116,7 +114,9 @@ describe('media through ferrosoup (Chromium ↔ Chromium)', () => {
           err.message +=
             `\nB's consumer stats: ${JSON.stringify(last)}` +
             `\nA's producer stats: ${JSON.stringify(aSend)}` +
-            `\n/status: ${JSON.stringify(st)}`;
+            `\n/status: ${JSON.stringify(st)}` +
+            `\nA's timeline (ms): ${JSON.stringify(await a.page.evaluate(() => window.ferrosoup.events).catch(() => null))}` +
+            `\nB's timeline (ms): ${JSON.stringify(await b.page.evaluate(() => window.ferrosoup.events).catch(() => null))}`;
           throw err;
         }
 

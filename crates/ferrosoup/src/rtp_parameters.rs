@@ -620,6 +620,16 @@ pub struct RtpParameters {
     pub msid: Option<String>,
 }
 
+impl RtpParameters {
+    /// The id these parameters give the header extension `uri`, if negotiated.
+    pub fn header_extension_id(&self, uri: &str) -> Option<u8> {
+        self.header_extensions
+            .iter()
+            .find(|e| e.uri == uri)
+            .map(|e| e.id)
+    }
+}
+
 /// A parsed scalability mode (`L1T3`, `L3T3_KEY`, `S3T3`, …).
 ///
 /// Parsed the way mediasoup does: only the leading `[LS]<spatial>T<temporal>[_KEY]` part

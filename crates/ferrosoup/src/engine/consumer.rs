@@ -70,13 +70,7 @@ impl ConsumerState {
         for ext in &rtp_parameters.header_extensions {
             ext_map.set(ext.id, ext.id);
         }
-        let ext_id = |uri: &str| {
-            rtp_parameters
-                .header_extensions
-                .iter()
-                .find(|e| e.uri == uri)
-                .map_or(0, |e| e.id)
-        };
+        let ext_id = |uri: &str| rtp_parameters.header_extension_id(uri).unwrap_or(0);
         let mut payload_types = [false; 128];
         for codec in &rtp_parameters.codecs {
             if let Some(slot) = payload_types.get_mut(codec.payload_type as usize) {

@@ -42,6 +42,30 @@ impl Outbox {
         self.push(socket, to, data);
     }
 
+    /// Lets `write` fill a pooled buffer of `size` bytes and queues the first `n` bytes it reports; a `None` (nothing
+    /// to send, or the packet could not be built) puts the buffer back.
+    pub fn push_with(
+        &mut self,
+        socket: usize,
+        to: SocketAddr,
+        size: usize,
+        write: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> bool {
+        let mut data = self.buffer();
+        data.resize(size, 0);
+        match write(&mut data) {
+            Some(n) if n <= data.len() => {
+                data.truncate(n);
+                self.push(socket, to, data);
+                true
+            }
+            _ => {
+                self.recycle(data);
+                false
+            }
+        }
+    }
+
     pub fn pop(&mut self) -> Option<Datagram> {
         self.queue.pop_front()
     }

@@ -77,17 +77,27 @@ impl Engine {
         }
     }
 
+    /// Finds the transport of a media datagram by its source and decrypts it in place: the transport and the
+    /// plaintext length, or `None` for packets from unknown addresses or that fail authentication.
+    fn unprotect(
+        &mut self,
+        socket: usize,
+        from: SocketAddr,
+        buf: &mut [u8],
+        rtcp: bool,
+    ) -> Option<(TransportKey, usize)> {
+        let tkey = *self.by_remote.get(&(socket, from))?;
+        let srtp = self.transports.get_mut(tkey)?.srtp_in.as_mut()?;
+        let len = if rtcp {
+            srtp.unprotect_rtcp(buf)
+        } else {
+            srtp.unprotect_rtp(buf)
+        };
+        Some((tkey, len.ok()?))
+    }
+
     fn on_rtp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
-        let Some(&tkey) = self.by_remote.get(&(socket, from)) else {
-            return;
-        };
-        let Some(t) = self.transports.get_mut(tkey) else {
-            return;
-        };
-        let Some(srtp) = t.srtp_in.as_mut() else {
-            return;
-        };
-        let Ok(len) = srtp.unprotect_rtp(buf) else {
+        let Some((tkey, len)) = self.unprotect(socket, from, buf, false) else {
             return;
         };
         let Some(plain) = buf.get_mut(..len) else {
@@ -245,16 +255,7 @@ impl Engine {
     }
 
     fn on_rtcp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
-        let Some(&tkey) = self.by_remote.get(&(socket, from)) else {
-            return;
-        };
-        let Some(t) = self.transports.get_mut(tkey) else {
-            return;
-        };
-        let Some(srtp) = t.srtp_in.as_mut() else {
-            return;
-        };
-        let Ok(len) = srtp.unprotect_rtcp(buf) else {
+        let Some((tkey, len)) = self.unprotect(socket, from, buf, true) else {
             return;
         };
         if let Some(plain) = buf.get(..len) {

@@ -97,13 +97,7 @@ impl ProducerState {
         {
             ext_map.set(from, to);
         }
-        let ext_id = |uri: &str| {
-            rtp_parameters
-                .header_extensions
-                .iter()
-                .find(|e| e.uri == uri)
-                .map_or(0, |e| e.id)
-        };
+        let ext_id = |uri: &str| rtp_parameters.header_extension_id(uri).unwrap_or(0);
         let media_codec = rtp_parameters
             .codecs
             .iter()

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::producer::KeyFrameRequest;
 use super::transport::TransportKey;
 use super::{Engine, ProducerKey};
 use crate::rtp::{self, FirEntry, ReportBlock, RtcpView};
@@ -35,39 +36,30 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
         {
             continue;
         }
-        let mut buf = engine.outbox.buffer();
-        buf.resize(RTCP_BUFFER, 0);
-        let written = match p.key_frame_request {
-            super::producer::KeyFrameRequest::Pli => {
-                rtp::write_pli(&mut buf, t.rtcp_ssrc, media_ssrc)
-            }
-            super::producer::KeyFrameRequest::Fir => {
-                p.fir_seq = p.fir_seq.wrapping_add(1);
-                rtp::write_fir(
-                    &mut buf,
-                    t.rtcp_ssrc,
+        let (rtcp_ssrc, request) = (t.rtcp_ssrc, p.key_frame_request);
+        if request == KeyFrameRequest::Fir {
+            p.fir_seq = p.fir_seq.wrapping_add(1);
+        }
+        let fir_seq = p.fir_seq;
+        let sent = engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+            let n = match request {
+                KeyFrameRequest::Pli => rtp::write_pli(buf, rtcp_ssrc, media_ssrc).ok()?,
+                KeyFrameRequest::Fir => rtp::write_fir(
+                    buf,
+                    rtcp_ssrc,
                     &[FirEntry {
                         ssrc: media_ssrc,
-                        seq_nr: p.fir_seq,
+                        seq_nr: fir_seq,
                     }],
                 )
-            }
-            super::producer::KeyFrameRequest::None => {
-                engine.outbox.recycle(buf);
-                return;
-            }
-        };
-        match written
-            .ok()
-            .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok())
-        {
-            Some(n) => {
-                buf.truncate(n);
-                s.last_key_frame_request = Some(now);
-                tracing::debug!(producer = %p.id, ssrc = media_ssrc, "key frame requested");
-                engine.outbox.push(socket, to, buf);
-            }
-            None => engine.outbox.recycle(buf),
+                .ok()?,
+                KeyFrameRequest::None => return None,
+            };
+            srtp.protect_rtcp(buf, n).ok()
+        });
+        if sent {
+            s.last_key_frame_request = Some(now);
+            tracing::debug!(producer = %p.id, ssrc = media_ssrc, "key frame requested");
         }
     }
 }
@@ -172,18 +164,10 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
             }
         }
         if count > 0 {
-            let mut buf = engine.outbox.buffer();
-            buf.resize(RTCP_BUFFER, 0);
-            let sent = rtp::write_receiver_report(&mut buf, t.rtcp_ssrc, &blocks[..count])
-                .ok()
-                .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok());
-            match sent {
-                Some(n) => {
-                    buf.truncate(n);
-                    engine.outbox.push(socket, to, buf);
-                }
-                None => engine.outbox.recycle(buf),
-            }
+            engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+                let n = rtp::write_receiver_report(buf, t.rtcp_ssrc, &blocks[..count]).ok()?;
+                srtp.protect_rtcp(buf, n).ok()
+            });
         }
 
         for &ckey in &t.consumers {
@@ -199,24 +183,11 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
                 .cname
                 .as_deref()
                 .unwrap_or("ferrosoup");
-            let mut buf = engine.outbox.buffer();
-            buf.resize(RTCP_BUFFER, 0);
-            let sent = rtp::write_sender_report(&mut buf, c.ssrc, &info, &[])
-                .ok()
-                .and_then(|n| {
-                    let m = buf
-                        .get_mut(n..)
-                        .and_then(|rest| rtp::write_sdes_cname(rest, c.ssrc, cname).ok())?;
-                    Some(n + m)
-                })
-                .and_then(|n| srtp.protect_rtcp(&mut buf, n).ok());
-            match sent {
-                Some(n) => {
-                    buf.truncate(n);
-                    engine.outbox.push(socket, to, buf);
-                }
-                None => engine.outbox.recycle(buf),
-            }
+            engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+                let n = rtp::write_sender_report(buf, c.ssrc, &info, &[]).ok()?;
+                let m = rtp::write_sdes_cname(buf.get_mut(n..)?, c.ssrc, cname).ok()?;
+                srtp.protect_rtcp(buf, n + m).ok()
+            });
         }
     }
 }
