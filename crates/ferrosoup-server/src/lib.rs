@@ -6,4 +6,4 @@ mod server;
 pub mod signaling;
 
 pub use server::{Server, ServerConfig, StartError, Status};
-pub use signaling::Limits;
+pub use signaling::{Limits, ServerEvent};

@@ -153,6 +153,11 @@ impl Server {
         self.shared.status().await
     }
 
+    /// Room and peer events from now on (see [`crate::ServerEvent`]).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::ServerEvent> {
+        self.shared.rooms.subscribe()
+    }
+
     /// Closes every room, stops accepting connections and releases the ports.
     pub async fn stop(mut self) {
         self.shutdown_now().await;

@@ -6,4 +6,4 @@ pub mod protocol;
 pub mod room;
 pub mod session;
 
-pub use room::{Limits, RoomTotals, Rooms};
+pub use room::{Limits, RoomTotals, Rooms, ServerEvent};

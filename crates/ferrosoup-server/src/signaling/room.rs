@@ -86,6 +86,24 @@ impl Room {
     }
 }
 
+/// What happened in the rooms, for an embedding app (the Tauri plugin forwards these to its front end).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerEvent {
+    #[serde(rename_all = "camelCase")]
+    RoomCreated { room_id: String },
+    #[serde(rename_all = "camelCase")]
+    RoomClosed { room_id: String },
+    #[serde(rename_all = "camelCase")]
+    PeerJoined {
+        room_id: String,
+        peer_id: String,
+        display_name: String,
+    },
+    #[serde(rename_all = "camelCase")]
+    PeerLeft { room_id: String, peer_id: String },
+}
+
 /// Totals for status pages and leak checks.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct RoomTotals {
@@ -98,6 +116,7 @@ pub struct Rooms {
     media_codecs: Vec<RtpCodecCapability>,
     limits: Limits,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
+    events: tokio::sync::broadcast::Sender<ServerEvent>,
 }
 
 impl Rooms {
@@ -107,7 +126,19 @@ impl Rooms {
             media_codecs,
             limits,
             rooms: tokio::sync::Mutex::new(HashMap::new()),
+            // Slow subscribers lose old events (broadcast semantics) rather than holding up the rooms.
+            events: tokio::sync::broadcast::channel(256).0,
         }
+    }
+
+    /// Events from now on. A subscriber that falls more than 256 events behind skips the oldest.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ServerEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: ServerEvent) {
+        // No subscriber is fine.
+        let _ = self.events.send(event);
     }
 
     pub fn worker(&self) -> &Worker {
@@ -130,6 +161,9 @@ impl Rooms {
                 }
                 let room = self.create_room(room_id).await?;
                 rooms.insert(room_id.to_string(), room.clone());
+                self.emit(ServerEvent::RoomCreated {
+                    room_id: room_id.to_string(),
+                });
                 room
             }
         };
@@ -150,8 +184,14 @@ impl Rooms {
                 json!({"peerId": peer.id, "displayName": peer.display_name}),
             ),
         );
+        let joined = ServerEvent::PeerJoined {
+            room_id: room_id.to_string(),
+            peer_id: peer.id.clone(),
+            display_name: peer.display_name.clone(),
+        };
         state.peers.insert(peer.id.clone(), peer);
         drop(state);
+        self.emit(joined);
         Ok(room)
     }
 
@@ -231,8 +271,17 @@ impl Rooms {
             for peer in &peers {
                 peer.notifier.kick.notify_one();
             }
+            for peer in &peers {
+                self.emit(ServerEvent::PeerLeft {
+                    room_id: room.id.clone(),
+                    peer_id: peer.id.clone(),
+                });
+            }
             drop(peers);
             room.router.close();
+            self.emit(ServerEvent::RoomClosed {
+                room_id: room.id.clone(),
+            });
         }
     }
 }
