@@ -196,6 +196,8 @@ fn create_webrtc_transport(
         next_mid: 0,
         twcc_seq: 0,
         rtcp_ssrc: rand::random(),
+        twcc: crate::rtp::TwccRecorder::new(),
+        twcc_ext: 0,
     });
     engine.transport_ids.insert(id, key);
     engine.by_ufrag.insert(ufrag, key);
@@ -303,6 +305,9 @@ fn produce(
     }
     if let Some(mid) = &p.rtp_parameters.mid {
         t.mid_table.insert(mid.clone(), key);
+    }
+    if p.twcc_ext != 0 {
+        t.twcc_ext = p.twcc_ext;
     }
     t.producers.push(key);
     engine.producer_ids.insert(id, key);

@@ -40,6 +40,8 @@ use transport::{TransportKey, TransportState, Tuple};
 
 /// How often receiver and sender reports go out.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// How often transport-cc feedback goes out while packets arrive (what browsers use too).
+const FEEDBACK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// One local address the worker answers on, and how it is advertised.
 #[derive(Debug, Clone)]
@@ -81,6 +83,8 @@ pub(crate) struct Engine {
     by_remote: HashMap<Tuple, TransportKey>,
     outbox: Outbox,
     next_report: Option<Instant>,
+    /// When transport-cc feedback is next due; `None` while nothing arrived to report.
+    next_feedback: Option<Instant>,
     /// Wall clock for NTP timestamps in reports, anchored once so reports stay monotonic.
     ntp: crate::rtp::NtpClock,
 }
@@ -100,6 +104,7 @@ impl Engine {
             by_remote: HashMap::new(),
             outbox: Outbox::default(),
             next_report: None,
+            next_feedback: None,
             ntp: crate::rtp::NtpClock::new(),
         }
     }
@@ -118,7 +123,10 @@ impl Engine {
 
     /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let mut earliest = self.next_report;
+        let mut earliest = match (self.next_report, self.next_feedback) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         for t in self.transports.values_mut() {
             for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()]
                 .into_iter()
@@ -148,6 +156,10 @@ impl Engine {
             if let Some(event) = event {
                 self.on_dtls_event(now, key, event);
             }
+        }
+        if self.next_feedback.is_some_and(|t| t <= now) {
+            self.next_feedback =
+                rtcp::send_transport_feedback(self).then_some(now + FEEDBACK_INTERVAL);
         }
         if self.next_report.is_some_and(|t| t <= now) {
             self.request_pending_key_frames(now, None);

@@ -106,6 +106,18 @@ impl Engine {
         let Ok(mut packet) = RtpPacket::parse(plain) else {
             return;
         };
+        // Every packet with a transport-wide sequence number counts for congestion control, including ones that are
+        // not forwarded (retransmissions, padding probes): the sender would read a gap as loss.
+        if let Some(t) = self.transports.get_mut(tkey) {
+            if let Some(seq) = (t.twcc_ext != 0)
+                .then(|| packet.transport_wide_cc_seq(t.twcc_ext))
+                .flatten()
+            {
+                t.twcc.record(seq, packet.ssrc(), now);
+                self.next_feedback
+                    .get_or_insert(now + super::FEEDBACK_INTERVAL);
+            }
+        }
         let Some((pkey, stream)) = self.route_rtp(tkey, &packet) else {
             return;
         };
@@ -114,6 +126,7 @@ impl Engine {
         let Some(p) = self.producers.get_mut(pkey) else {
             return;
         };
+
         let Some(s) = p.streams.get_mut(stream) else {
             return;
         };

@@ -60,6 +60,8 @@ pub(crate) struct ProducerState {
     /// The sender's ids of the mid and rid extensions (0: not negotiated).
     pub mid_ext: u8,
     pub rid_ext: u8,
+    /// The sender's id of transport-wide-cc (0: not negotiated).
+    pub twcc_ext: u8,
     pub streams: Vec<RecvStream>,
     pub consumers: Vec<ConsumerKey>,
     pub key_frame_request: KeyFrameRequest,
@@ -157,6 +159,7 @@ impl ProducerState {
             paused,
             mid_ext: ext_id(URI_MID),
             rid_ext: ext_id(URI_RID),
+            twcc_ext: ext_id(crate::rtp_parameters::extension_uri::TRANSPORT_WIDE_CC_01),
             rtp_parameters,
             consumable,
             pt_map,

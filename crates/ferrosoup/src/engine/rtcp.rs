@@ -191,3 +191,25 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
         }
     }
 }
+
+/// Sends transport-cc feedback to every client whose packets arrived since the last round. Returns whether any
+/// transport still has something to report (more than one packet's worth).
+pub(super) fn send_transport_feedback(engine: &mut Engine) -> bool {
+    let mut pending = false;
+    for t in engine.transports.values_mut() {
+        if !t.twcc.has_pending() {
+            continue;
+        }
+        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+            continue;
+        };
+        let sender = t.rtcp_ssrc;
+        let twcc = &mut t.twcc;
+        engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+            let n = twcc.write_feedback(buf, sender)?;
+            srtp.protect_rtcp(buf, n).ok()
+        });
+        pending |= t.twcc.has_pending();
+    }
+    pending
+}

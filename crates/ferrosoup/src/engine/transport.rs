@@ -50,4 +50,8 @@ pub(crate) struct TransportState {
     pub twcc_seq: u16,
     /// Sender SSRC of our receiver reports and feedback.
     pub rtcp_ssrc: u32,
+    /// Arrival times of the client's packets, for transport-cc feedback.
+    pub twcc: crate::rtp::TwccRecorder,
+    /// The client's transport-wide-cc extension id (one per BUNDLE transport), from its producers; 0 if none.
+    pub twcc_ext: u8,
 }

@@ -37,6 +37,7 @@ pub mod packet;
 pub mod rtcp;
 pub mod seq;
 pub mod stats;
+pub mod twcc;
 
 pub use codecs::{
     is_keyframe, Av1Info, CodecKind, H264Info, PayloadDescriptor, Vp8Descriptor, Vp9Descriptor,
@@ -56,6 +57,7 @@ pub use rtcp::{
 };
 pub use seq::{seq_is_newer, ts_is_newer, Rewritten, RtpRewriter, SeqUnwrapper, TsUnwrapper};
 pub use stats::{ntp_from_system_time, rtt_from_report_block, NtpClock, ReceiveStats, SendStats};
+pub use twcc::{write_transport_cc, TwccRecorder};
 
 #[cfg(test)]
 mod fuzz {
