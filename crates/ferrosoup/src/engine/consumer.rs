@@ -5,6 +5,7 @@ use std::time::Instant;
 use slotmap::new_key_type;
 
 use super::producer::{ProducerKey, ProducerState};
+use super::retransmit::SentRing;
 use super::transport::TransportKey;
 use crate::ids::ConsumerId;
 use crate::rtp::{ExtensionIdMap, RtpRewriter};
@@ -43,6 +44,11 @@ pub(crate) struct ConsumerState {
     /// Router payload types this consumer may receive.
     pub payload_types: [bool; 128],
     pub stats: crate::rtp::SendStats,
+    /// Outgoing → incoming sequence numbers, to answer NACKs (when the consumer negotiated them).
+    pub sent: Option<SentRing>,
+    /// RTX payload type for retransmissions (with `rtx_ssrc`); without it packets are resent as they were.
+    pub rtx_pt: Option<u8>,
+    pub rtx_seq: u16,
 }
 
 impl ConsumerState {
@@ -71,6 +77,19 @@ impl ConsumerState {
             ext_map.set(ext.id, ext.id);
         }
         let ext_id = |uri: &str| rtp_parameters.header_extension_id(uri).unwrap_or(0);
+        let media = rtp_parameters.codecs.iter().find(|c| !c.is_rtx());
+        let nack = media.is_some_and(|m| {
+            m.rtcp_feedback
+                .iter()
+                .any(|f| f.r#type == "nack" && f.parameter.is_empty())
+        });
+        let rtx_pt = media.and_then(|m| {
+            rtp_parameters
+                .codecs
+                .iter()
+                .find(|c| c.is_rtx() && c.apt() == Some(m.payload_type))
+                .map(|c| c.payload_type)
+        });
         let mut payload_types = [false; 128];
         for codec in &rtp_parameters.codecs {
             if let Some(slot) = payload_types.get_mut(codec.payload_type as usize) {
@@ -96,6 +115,9 @@ impl ConsumerState {
             mid: rtp_parameters.mid.clone().unwrap_or_default(),
             payload_types,
             stats: crate::rtp::SendStats::new(ssrc, clock_rate),
+            sent: nack.then(SentRing::new),
+            rtx_pt: rtx_pt.filter(|_| rtx_ssrc.is_some()),
+            rtx_seq: rand::random(),
             rtp_parameters,
         })
     }

@@ -463,9 +463,16 @@ pub(super) fn close_transport(engine: &mut Engine, now: Instant, key: TransportK
 
 /// Closes a producer and, with it, its consumers; their owners learn it through [`RouterEvent::ConsumerClosed`].
 pub(super) fn close_producer(engine: &mut Engine, key: ProducerKey) {
-    let Some(p) = engine.producers.remove(key) else {
+    let Some(mut p) = engine.producers.remove(key) else {
         return;
     };
+    for s in p.streams.iter_mut() {
+        if let Some(ring) = s.ring.as_mut() {
+            for buf in ring.drain() {
+                engine.outbox.recycle(buf);
+            }
+        }
+    }
     engine.producer_ids.remove(&p.id);
     if let Some(t) = engine.transports.get_mut(p.transport) {
         // SRTP keeps per-SSRC state in a bounded table: forget this producer's streams.

@@ -14,6 +14,7 @@ mod ice;
 mod outbox;
 mod packet;
 mod producer;
+mod retransmit;
 mod rtcp;
 mod transport;
 
@@ -42,6 +43,8 @@ use transport::{TransportKey, TransportState, Tuple};
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// How often transport-cc feedback goes out while packets arrive (what browsers use too).
 const FEEDBACK_INTERVAL: Duration = Duration::from_millis(100);
+/// Follow-up interval while packets are missing (NACK retries) or feedback is pending.
+const NACK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// One local address the worker answers on, and how it is advertised.
 #[derive(Debug, Clone)]
@@ -159,7 +162,7 @@ impl Engine {
         }
         if self.next_feedback.is_some_and(|t| t <= now) {
             self.next_feedback =
-                rtcp::send_transport_feedback(self).then_some(now + FEEDBACK_INTERVAL);
+                rtcp::send_transport_feedback(self, now).then_some(now + NACK_INTERVAL);
         }
         if self.next_report.is_some_and(|t| t <= now) {
             self.request_pending_key_frames(now, None);

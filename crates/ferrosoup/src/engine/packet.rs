@@ -9,9 +9,14 @@ use std::time::Instant;
 
 use is::stun::StunMessage;
 
+use super::consumer::ConsumerState;
 use super::transport::TransportKey;
+use super::transport::TransportState;
 use super::Engine;
-use crate::rtp::{classify_packet, is_keyframe, write_with_extensions, PacketClass, RtpPacket};
+use crate::rtp::{
+    classify_packet, is_keyframe, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions,
+    PacketClass, Rewritten, RtpPacket,
+};
 
 /// Room an outgoing RTP packet needs beyond its plaintext for the SRTP tag (the largest of the profiles).
 const SRTP_MAX_OVERHEAD: usize = 16;
@@ -100,28 +105,36 @@ impl Engine {
         let Some((tkey, len)) = self.unprotect(socket, from, buf, false) else {
             return;
         };
+        let Some((pkey, stream, rtx)) = self.classify_rtp(now, tkey, buf.get(..len).unwrap_or(&[]))
+        else {
+            return;
+        };
+        let len = if rtx {
+            // A retransmission: restore the original packet and treat it as a late arrival of it.
+            let (Some(p), Some(pt)) = (self.producers.get(pkey), buf.get(1).map(|b| b & 0x7F))
+            else {
+                return;
+            };
+            let (Some(&original_pt), Some(original_ssrc)) = (
+                p.rtx_apt.get(pt as usize),
+                p.streams.get(stream).and_then(|s| s.ssrc),
+            ) else {
+                return;
+            };
+            // Padding-only probes (no original sequence number) end here.
+            match rtx_decode_in_place(buf, len, original_pt, original_ssrc) {
+                Some(n) if original_pt != 0xFF => n,
+                _ => return,
+            }
+        } else {
+            len
+        };
         let Some(plain) = buf.get_mut(..len) else {
             return;
         };
         let Ok(mut packet) = RtpPacket::parse(plain) else {
             return;
         };
-        // Every packet with a transport-wide sequence number counts for congestion control, including ones that are
-        // not forwarded (retransmissions, padding probes): the sender would read a gap as loss.
-        if let Some(t) = self.transports.get_mut(tkey) {
-            if let Some(seq) = (t.twcc_ext != 0)
-                .then(|| packet.transport_wide_cc_seq(t.twcc_ext))
-                .flatten()
-            {
-                t.twcc.record(seq, packet.ssrc(), now);
-                self.next_feedback
-                    .get_or_insert(now + super::FEEDBACK_INTERVAL);
-            }
-        }
-        let Some((pkey, stream)) = self.route_rtp(tkey, &packet) else {
-            return;
-        };
-
         // Into the router's form, once, in place.
         let Some(p) = self.producers.get_mut(pkey) else {
             return;
@@ -132,6 +145,12 @@ impl Engine {
         };
         s.stats
             .on_packet(packet.sequence_number(), packet.timestamp(), now);
+        if p.nack {
+            s.nack.on_packet(packet.sequence_number());
+            if s.nack.has_missing() {
+                self.next_feedback.get_or_insert(now);
+            }
+        }
         if p.paused {
             return;
         }
@@ -147,6 +166,10 @@ impl Engine {
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
         let key_frame = codec.is_some_and(|c| is_keyframe(c, packet.payload()));
         let (seq, ts) = (packet.sequence_number(), packet.timestamp());
+        if let Some(ring) = s.ring.as_mut() {
+            let outbox = &mut self.outbox;
+            ring.store(seq, packet.as_bytes(), || outbox.buffer());
+        }
 
         let p = &self.producers[pkey];
         for &ckey in &p.consumers {
@@ -159,9 +182,9 @@ impl Engine {
             let Some(t) = self.transports.get_mut(c.transport) else {
                 continue;
             };
-            let (Some((out_socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+            if t.selected.is_none() || t.srtp_out.is_none() {
                 continue;
-            };
+            }
             if c.key_frame_required {
                 if !key_frame {
                     continue;
@@ -180,31 +203,15 @@ impl Engine {
             };
 
             let mut out = self.outbox.buffer();
-            let twcc = t.twcc_seq;
-            write_with_extensions(&mut out, &packet, |w| {
-                for e in packet.extensions() {
-                    if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
-                        w.push(e.id, e.data);
-                    }
-                }
-                if c.mid_ext != 0 {
-                    w.push(c.mid_ext, c.mid.as_bytes());
-                }
-                if c.twcc_ext != 0 {
-                    w.push(c.twcc_ext, &twcc.to_be_bytes());
-                }
-            });
-            if c.twcc_ext != 0 {
-                t.twcc_seq = t.twcc_seq.wrapping_add(1);
-            }
-            let Ok(mut view) = RtpPacket::parse(&mut out[..]) else {
+            let Some(payload_len) = write_consumer_packet(&mut out, &packet, c, t, rewritten)
+            else {
                 self.outbox.recycle(out);
                 continue;
             };
-            view.set_ssrc(c.ssrc);
-            view.set_sequence_number(rewritten.seq);
-            view.set_timestamp(rewritten.timestamp);
-            let payload_len = view.payload_len();
+            let (Some((out_socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+                self.outbox.recycle(out);
+                continue;
+            };
             let plain_len = out.len();
             out.resize(plain_len + SRTP_MAX_OVERHEAD, 0);
             match srtp.protect_rtp(&mut out, plain_len) {
@@ -212,6 +219,9 @@ impl Engine {
                     out.truncate(n);
                     c.stats
                         .on_packet_sent(rewritten.timestamp, payload_len, now);
+                    if let Some(sent) = c.sent.as_mut() {
+                        sent.record(rewritten.seq, seq, rewritten.timestamp);
+                    }
                     c.last_sent = Some(now);
                     self.outbox.push(out_socket, to, out);
                 }
@@ -220,21 +230,107 @@ impl Engine {
         }
     }
 
-    /// Which producer stream an incoming packet belongs to: by SSRC, or (first packet of a stream whose SSRC was not
-    /// signalled) by its mid and rid header extensions, after which the SSRC is remembered.
-    fn route_rtp<B: AsRef<[u8]>>(
+    /// Resends what a consumer's client reported lost (RTX when negotiated, else the packet as it was), from the
+    /// producer stream's recent packets.
+    pub(super) fn retransmit(
         &mut self,
         tkey: TransportKey,
-        packet: &RtpPacket<B>,
-    ) -> Option<(super::ProducerKey, usize)> {
-        let t = self.transports.get_mut(tkey)?;
-        let ssrc = packet.ssrc();
-        if let Some(&found) = t.ssrc_table.get(&ssrc) {
-            return Some(found);
+        media_ssrc: u32,
+        lost: impl Iterator<Item = u16>,
+    ) {
+        let Some(&ckey) = self
+            .transports
+            .get(tkey)
+            .and_then(|t| t.consumer_ssrcs.get(&media_ssrc))
+        else {
+            return;
+        };
+        let Some(c) = self.consumers.get_mut(ckey) else {
+            return;
+        };
+        let (Some(sent), Some(ring)) = (
+            c.sent.as_ref(),
+            self.producers
+                .get(c.producer)
+                .and_then(|p| p.streams.get(c.stream))
+                .and_then(|s| s.ring.as_ref()),
+        ) else {
+            return;
+        };
+        let Some(t) = self.transports.get_mut(c.transport) else {
+            return;
+        };
+        for out_seq in lost {
+            let Some((in_seq, out_ts)) = sent.lookup(out_seq) else {
+                continue;
+            };
+            let Some(original) = ring.get(in_seq).and_then(|b| RtpPacket::parse(b).ok()) else {
+                continue;
+            };
+            let mut out = self.outbox.buffer();
+            let rewritten = Rewritten {
+                seq: out_seq,
+                timestamp: out_ts,
+            };
+            if write_consumer_packet(&mut out, &original, c, t, rewritten).is_none() {
+                self.outbox.recycle(out);
+                continue;
+            }
+            let mut len = out.len();
+            out.resize(len + 2 + SRTP_MAX_OVERHEAD, 0);
+            if let (Some(pt), Some(ssrc)) = (c.rtx_pt, c.rtx_ssrc) {
+                match rtx_encode_in_place(&mut out, len, pt, ssrc, c.rtx_seq) {
+                    Ok(n) => {
+                        len = n;
+                        c.rtx_seq = c.rtx_seq.wrapping_add(1);
+                    }
+                    Err(_) => {
+                        self.outbox.recycle(out);
+                        continue;
+                    }
+                }
+            }
+            let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+                self.outbox.recycle(out);
+                return;
+            };
+            match srtp.protect_rtp(&mut out, len) {
+                Ok(n) => {
+                    out.truncate(n);
+                    self.outbox.push(socket, to, out);
+                }
+                Err(_) => self.outbox.recycle(out),
+            }
         }
-        if t.rtx_ssrc_table.contains_key(&ssrc) {
-            // Retransmissions are handled with NACK support; until then they are not forwarded.
-            return None;
+    }
+
+    /// Records the packet for congestion control and finds the producer stream it belongs to: by SSRC (media or
+    /// RTX), or — first packet of a stream whose SSRC was not signalled — by its mid and rid header extensions, after
+    /// which the SSRC is remembered. Returns (producer, stream, is RTX).
+    fn classify_rtp(
+        &mut self,
+        now: Instant,
+        tkey: TransportKey,
+        bytes: &[u8],
+    ) -> Option<(super::ProducerKey, usize, bool)> {
+        let packet = RtpPacket::parse(bytes).ok()?;
+        let t = self.transports.get_mut(tkey)?;
+        // Every packet with a transport-wide sequence number counts for congestion control, including ones that are
+        // not forwarded (padding probes): the sender would read a gap as loss.
+        if let Some(seq) = (t.twcc_ext != 0)
+            .then(|| packet.transport_wide_cc_seq(t.twcc_ext))
+            .flatten()
+        {
+            t.twcc.record(seq, packet.ssrc(), now);
+            self.next_feedback
+                .get_or_insert(now + super::FEEDBACK_INTERVAL);
+        }
+        let ssrc = packet.ssrc();
+        if let Some(&(pkey, stream)) = t.ssrc_table.get(&ssrc) {
+            return Some((pkey, stream, false));
+        }
+        if let Some(&(pkey, stream)) = t.rtx_ssrc_table.get(&ssrc) {
+            return Some((pkey, stream, true));
         }
         for &pkey in &t.producers {
             let Some(p) = self.producers.get_mut(pkey) else {
@@ -262,7 +358,7 @@ impl Engine {
             s.ssrc = Some(ssrc);
             s.stats = crate::rtp::ReceiveStats::new(ssrc, s.clock_rate);
             t.ssrc_table.insert(ssrc, (pkey, stream));
-            return Some((pkey, stream));
+            return Some((pkey, stream, false));
         }
         None
     }
@@ -275,4 +371,38 @@ impl Engine {
             super::rtcp::handle_incoming(self, now, tkey, plain);
         }
     }
+}
+
+/// Writes the consumer's copy of a router-form packet into `out`: its own extension block (the extensions it
+/// negotiated, its mid, the transport's next transport-wide sequence number), SSRC, sequence number and timestamp.
+/// Returns the payload length.
+fn write_consumer_packet<B: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    packet: &RtpPacket<B>,
+    c: &ConsumerState,
+    t: &mut TransportState,
+    rewritten: Rewritten,
+) -> Option<usize> {
+    let twcc = t.twcc_seq;
+    write_with_extensions(out, packet, |w| {
+        for e in packet.extensions() {
+            if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
+                w.push(e.id, e.data);
+            }
+        }
+        if c.mid_ext != 0 {
+            w.push(c.mid_ext, c.mid.as_bytes());
+        }
+        if c.twcc_ext != 0 {
+            w.push(c.twcc_ext, &twcc.to_be_bytes());
+        }
+    });
+    if c.twcc_ext != 0 {
+        t.twcc_seq = t.twcc_seq.wrapping_add(1);
+    }
+    let mut view = RtpPacket::parse(&mut out[..]).ok()?;
+    view.set_ssrc(c.ssrc);
+    view.set_sequence_number(rewritten.seq);
+    view.set_timestamp(rewritten.timestamp);
+    Some(view.payload_len())
 }

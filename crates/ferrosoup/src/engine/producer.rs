@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use slotmap::new_key_type;
 
+use super::retransmit::{NackTracker, PacketRing};
 use super::transport::TransportKey;
 use super::ConsumerKey;
 use crate::ids::{ProducerId, RouterId};
@@ -40,6 +41,10 @@ pub(crate) struct RecvStream {
     pub clock_rate: u32,
     pub last_key_frame_request: Option<Instant>,
     pub stats: crate::rtp::ReceiveStats,
+    /// Recent packets, to answer consumers' NACKs (only when the stream's codec negotiated NACK).
+    pub ring: Option<PacketRing>,
+    /// Gaps to ask the sender to repair.
+    pub nack: NackTracker,
 }
 
 pub(crate) struct ProducerState {
@@ -66,6 +71,10 @@ pub(crate) struct ProducerState {
     pub consumers: Vec<ConsumerKey>,
     pub key_frame_request: KeyFrameRequest,
     pub fir_seq: u8,
+    /// Whether the sender takes NACKs (its codec lists `nack`).
+    pub nack: bool,
+    /// Sender RTX payload type → the payload type it repairs (0xFF: not RTX).
+    pub rtx_apt: [u8; 128],
 }
 
 impl ProducerState {
@@ -112,6 +121,15 @@ impl ProducerState {
                 .iter()
                 .any(|f| f.r#type == t && f.parameter == p)
         };
+        let nack = feedback("nack", "");
+        let mut rtx_apt = [0xFFu8; 128];
+        for codec in rtp_parameters.codecs.iter().filter(|c| c.is_rtx()) {
+            if let (Some(slot), Some(apt)) =
+                (rtx_apt.get_mut(codec.payload_type as usize), codec.apt())
+            {
+                *slot = apt;
+            }
+        }
         let key_frame_request = if feedback("nack", "pli") {
             KeyFrameRequest::Pli
         } else if feedback("ccm", "fir") {
@@ -135,6 +153,8 @@ impl ProducerState {
                 clock_rate,
                 last_key_frame_request: None,
                 stats: crate::rtp::ReceiveStats::new(encoding.ssrc.unwrap_or(0), clock_rate),
+                ring: nack.then(PacketRing::new),
+                nack: NackTracker::new(),
             })
             .collect::<Vec<_>>();
         let svc = rtp_parameters
@@ -169,6 +189,8 @@ impl ProducerState {
             consumers: Vec::new(),
             key_frame_request,
             fir_seq: 0,
+            nack,
+            rtx_apt,
         })
     }
 

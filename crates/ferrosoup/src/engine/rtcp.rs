@@ -97,6 +97,7 @@ pub(super) fn handle_incoming(engine: &mut Engine, now: Instant, tkey: Transport
                 on_report_blocks(engine, tkey, sr.reports);
             }
             RtcpView::ReceiverReport(rr) => on_report_blocks(engine, tkey, rr.reports),
+            RtcpView::Nack(nack) => engine.retransmit(tkey, nack.media_ssrc, nack.lost()),
             // NACK, REMB and transport-cc feed loss recovery and bandwidth estimation (not yet).
             _ => {}
         }
@@ -192,10 +193,10 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
     }
 }
 
-/// Sends transport-cc feedback to every client whose packets arrived since the last round. Returns whether any
-/// transport still has something to report (more than one packet's worth).
-pub(super) fn send_transport_feedback(engine: &mut Engine) -> bool {
-    let mut pending = false;
+/// Sends transport-cc feedback to every client whose packets arrived since the last round, and NACKs for the packets
+/// its streams are missing. Returns whether anything is still pending (so the timer keeps running).
+pub(super) fn send_transport_feedback(engine: &mut Engine, now: Instant) -> bool {
+    let mut pending = send_nacks(engine, now);
     for t in engine.transports.values_mut() {
         if !t.twcc.has_pending() {
             continue;
@@ -210,6 +211,42 @@ pub(super) fn send_transport_feedback(engine: &mut Engine) -> bool {
             srtp.protect_rtcp(buf, n).ok()
         });
         pending |= t.twcc.has_pending();
+    }
+    pending
+}
+
+/// Asks each producing client for the packets its streams are missing (generic NACK), each at most once per
+/// interval and a bounded number of times. Returns whether any stream still misses packets.
+fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
+    let mut pending = false;
+    let mut lost: Vec<u16> = Vec::new();
+    for p in engine.producers.values_mut() {
+        if !p.nack {
+            continue;
+        }
+        let Some(t) = engine.transports.get_mut(p.transport) else {
+            continue;
+        };
+        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+            continue;
+        };
+        for s in p.streams.iter_mut() {
+            let Some(media_ssrc) = s.ssrc else {
+                continue;
+            };
+            lost.clear();
+            s.nack.due(now, None, &mut lost);
+            pending |= s.nack.has_missing();
+            if lost.is_empty() {
+                continue;
+            }
+            let sender = t.rtcp_ssrc;
+            engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+                let n = rtp::write_nack_from_seqs(buf, sender, media_ssrc, lost.iter().copied())
+                    .ok()?;
+                srtp.protect_rtcp(buf, n).ok()
+            });
+        }
     }
     pending
 }

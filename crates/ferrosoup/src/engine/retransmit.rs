@@ -1,0 +1,210 @@
+//! Loss recovery state: what a producer stream recently sent (to answer consumers' NACKs), which outgoing sequence
+//! number of a consumer came from which incoming one, and which incoming packets are missing (to NACK the sender).
+//!
+//! All three are fixed-size rings indexed by sequence number, so memory per stream is bounded and nothing is
+//! allocated per packet once a ring's buffers exist.
+
+use std::time::{Duration, Instant};
+
+/// Packets kept per producer stream: about 2 s of video at 250 packets/s.
+pub(crate) const PACKET_RING: usize = 512;
+/// How many missing packets a stream tracks at once; a burst larger than this is given up (a key frame follows).
+const MAX_MISSING: usize = 128;
+/// A missing packet is asked for at most this many times.
+const MAX_NACKS: u8 = 10;
+/// Wait between two NACKs for the same packet when no RTT is known.
+const NACK_INTERVAL: Duration = Duration::from_millis(40);
+
+/// The last [`PACKET_RING`] packets of one producer stream, in the router's form, by sequence number.
+pub(crate) struct PacketRing {
+    slots: Vec<Option<(u16, Vec<u8>)>>,
+}
+
+impl PacketRing {
+    pub fn new() -> Self {
+        PacketRing {
+            slots: (0..PACKET_RING).map(|_| None).collect(),
+        }
+    }
+
+    /// Stores a copy of `bytes` under `seq`, reusing the slot's buffer. Returns the buffer it displaced, if any, for
+    /// the caller's pool.
+    pub fn store(&mut self, seq: u16, bytes: &[u8], fresh: impl FnOnce() -> Vec<u8>) {
+        let slot = &mut self.slots[seq as usize % PACKET_RING];
+        match slot {
+            Some((s, buf)) => {
+                *s = seq;
+                buf.clear();
+                buf.extend_from_slice(bytes);
+            }
+            None => {
+                let mut buf = fresh();
+                buf.extend_from_slice(bytes);
+                *slot = Some((seq, buf));
+            }
+        }
+    }
+
+    pub fn get(&self, seq: u16) -> Option<&[u8]> {
+        match &self.slots[seq as usize % PACKET_RING] {
+            Some((s, buf)) if *s == seq => Some(buf),
+            _ => None,
+        }
+    }
+
+    /// Gives the buffers back (the stream is closing).
+    pub fn drain(&mut self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.slots
+            .iter_mut()
+            .filter_map(|s| s.take().map(|(_, b)| b))
+    }
+}
+
+/// For one consumer: which incoming sequence number and outgoing timestamp each recently sent sequence number had.
+pub(crate) struct SentRing {
+    slots: Box<[(u16, u16, u32); PACKET_RING]>,
+    /// Sent at least once since created (slot 0 is otherwise indistinguishable from a real entry).
+    filled: Box<[bool; PACKET_RING]>,
+}
+
+impl SentRing {
+    pub fn new() -> Self {
+        SentRing {
+            slots: Box::new([(0, 0, 0); PACKET_RING]),
+            filled: Box::new([false; PACKET_RING]),
+        }
+    }
+
+    pub fn record(&mut self, out_seq: u16, in_seq: u16, out_ts: u32) {
+        let i = out_seq as usize % PACKET_RING;
+        self.slots[i] = (out_seq, in_seq, out_ts);
+        self.filled[i] = true;
+    }
+
+    /// The incoming sequence number and outgoing timestamp of outgoing `out_seq`, if still remembered.
+    pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32)> {
+        let i = out_seq as usize % PACKET_RING;
+        let (o, input, ts) = self.slots[i];
+        (self.filled[i] && o == out_seq).then_some((input, ts))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Missing {
+    seq: u16,
+    nacks: u8,
+    last: Option<Instant>,
+}
+
+/// Gaps in one incoming stream, and when each was last asked for.
+pub(crate) struct NackTracker {
+    highest: Option<u16>,
+    missing: Vec<Missing>,
+}
+
+impl NackTracker {
+    pub fn new() -> Self {
+        NackTracker {
+            highest: None,
+            missing: Vec::with_capacity(MAX_MISSING),
+        }
+    }
+
+    /// Notes an arrival: a jump forward adds the skipped numbers as missing; an old number fills its gap.
+    pub fn on_packet(&mut self, seq: u16) {
+        let Some(highest) = self.highest else {
+            self.highest = Some(seq);
+            return;
+        };
+        let ahead = seq.wrapping_sub(highest);
+        if ahead == 0 {
+            return;
+        }
+        if ahead < 0x8000 {
+            if ahead as usize > MAX_MISSING {
+                // Too much lost to repair packet by packet: forget it (the receivers will ask for a key frame).
+                self.missing.clear();
+            } else {
+                for s in 1..ahead {
+                    if self.missing.len() == MAX_MISSING {
+                        self.missing.remove(0);
+                    }
+                    self.missing.push(Missing {
+                        seq: highest.wrapping_add(s),
+                        nacks: 0,
+                        last: None,
+                    });
+                }
+            }
+            self.highest = Some(seq);
+        } else {
+            self.missing.retain(|m| m.seq != seq);
+        }
+    }
+
+    /// The numbers to ask for now (each at most every `interval`, [`MAX_NACKS`] times), marking them asked.
+    pub fn due(&mut self, now: Instant, rtt: Option<Duration>, out: &mut Vec<u16>) {
+        let interval = rtt.map_or(NACK_INTERVAL, |r| r.max(Duration::from_millis(10)));
+        self.missing.retain(|m| m.nacks < MAX_NACKS);
+        for m in self.missing.iter_mut() {
+            if m.last
+                .is_none_or(|t| now.saturating_duration_since(t) >= interval)
+            {
+                m.nacks += 1;
+                m.last = Some(now);
+                out.push(m.seq);
+            }
+        }
+    }
+
+    pub fn has_missing(&self) -> bool {
+        !self.missing.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracker_finds_gaps_fills_them_and_gives_up() {
+        let now = Instant::now();
+        let mut t = NackTracker::new();
+        for s in [65534u16, 65535, 2, 3] {
+            t.on_packet(s);
+        }
+        let mut due = Vec::new();
+        t.due(now, None, &mut due);
+        assert_eq!(due, vec![0, 1]);
+        due.clear();
+        t.due(now + Duration::from_millis(1), None, &mut due);
+        assert!(due.is_empty(), "not again before the interval");
+        t.on_packet(0);
+        t.due(now + Duration::from_millis(100), None, &mut due);
+        assert_eq!(due, vec![1]);
+        for i in 0..20 {
+            due.clear();
+            t.due(now + Duration::from_secs(1 + i), None, &mut due);
+        }
+        assert!(!t.has_missing(), "given up after MAX_NACKS");
+        t.on_packet(3 + 1000);
+        assert!(
+            !t.has_missing(),
+            "a huge jump is not tracked packet by packet"
+        );
+    }
+
+    #[test]
+    fn rings_remember_recent_entries_only() {
+        let mut ring = PacketRing::new();
+        ring.store(10, &[1, 2, 3], Vec::new);
+        assert_eq!(ring.get(10), Some(&[1u8, 2, 3][..]));
+        ring.store(10 + PACKET_RING as u16, &[4], Vec::new);
+        assert_eq!(ring.get(10), None);
+        let mut sent = SentRing::new();
+        assert_eq!(sent.lookup(0), None);
+        sent.record(0, 500, 9000);
+        assert_eq!(sent.lookup(0), Some((500, 9000)));
+        assert_eq!(sent.lookup(PACKET_RING as u16), None);
+    }
+}
