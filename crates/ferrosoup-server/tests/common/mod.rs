@@ -200,8 +200,8 @@ pub fn publisher_audio_parameters() -> Value {
     })
 }
 
-/// Creates a transport of `direction`, connects it with `rtc`'s fingerprint and waits for ICE + DTLS.
-pub async fn create_and_connect(sig: &SignalClient, rtc: &RtcPeer, direction: &str) -> Value {
+/// `createWebRtcTransport` of `direction`; returns the `webRtcTransportCreated` data (nothing connected yet).
+pub async fn create_transport(sig: &SignalClient, direction: &str) -> Value {
     let info = sig
         .request(
             "createWebRtcTransport",
@@ -213,6 +213,11 @@ pub async fn create_and_connect(sig: &SignalClient, rtc: &RtcPeer, direction: &s
         info["iceParameters"]["iceLite"], true,
         "server should be ICE-lite: {info}"
     );
+    info
+}
+
+/// `connectWebRtcTransport` with `rtc`'s fingerprint and DTLS role (signaling only; no packet is sent).
+pub async fn signal_connect(sig: &SignalClient, rtc: &RtcPeer, info: &Value) {
     let transport_id = info["id"].as_str().expect("transport id").to_string();
     sig.request(
         "connectWebRtcTransport",
@@ -220,6 +225,12 @@ pub async fn create_and_connect(sig: &SignalClient, rtc: &RtcPeer, direction: &s
         "webRtcTransportConnected",
     )
     .await;
+}
+
+/// Creates a transport of `direction`, connects it with `rtc`'s fingerprint and waits for ICE + DTLS.
+pub async fn create_and_connect(sig: &SignalClient, rtc: &RtcPeer, direction: &str) -> Value {
+    let info = create_transport(sig, direction).await;
+    signal_connect(sig, rtc, &info).await;
     rtc.start(&info);
     rtc.wait_connected(CONNECT_TIMEOUT).await;
     info
@@ -235,6 +246,31 @@ pub struct Publisher {
     pub audio_producer: Option<String>,
 }
 
+/// How [`Publisher::start_with`] sets A up.
+#[derive(Debug, Clone)]
+pub struct PublisherOptions {
+    pub video: bool,
+    pub audio: bool,
+    /// A key frame every this many frames besides frame 0 and the requested ones; 0: only those.
+    pub keyframe_interval: u32,
+    /// See [`PumpConfig::keyframe_delay`].
+    pub keyframe_delay: Duration,
+    /// See [`PeerSetup::dtls_server`].
+    pub dtls_server: bool,
+}
+
+impl Default for PublisherOptions {
+    fn default() -> Self {
+        PublisherOptions {
+            video: true,
+            audio: true,
+            keyframe_interval: 30,
+            keyframe_delay: Duration::from_millis(150),
+            dtls_server: false,
+        }
+    }
+}
+
 impl Publisher {
     pub async fn start(
         url: &str,
@@ -244,6 +280,33 @@ impl Publisher {
         audio: bool,
         keyframe_interval: u32,
     ) -> Publisher {
+        Publisher::start_with(
+            url,
+            room,
+            name,
+            PublisherOptions {
+                video,
+                audio,
+                keyframe_interval,
+                ..PublisherOptions::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn start_with(
+        url: &str,
+        room: &str,
+        name: &str,
+        options: PublisherOptions,
+    ) -> Publisher {
+        let PublisherOptions {
+            video,
+            audio,
+            keyframe_interval,
+            keyframe_delay,
+            dtls_server,
+        } = options;
         let sig = SignalClient::connect(url, name).await;
         let caps = sig
             .request(
@@ -276,6 +339,7 @@ impl Publisher {
                 (A_EXT_ABS_SEND_TIME, URI_ABS_SEND_TIME.to_string()),
                 (A_EXT_TRANSPORT_CC, URI_TRANSPORT_CC.to_string()),
             ],
+            dtls_server,
         });
         if video {
             rtc.declare_send(
@@ -320,7 +384,7 @@ impl Publisher {
             video: video.then(|| (A_VIDEO_MID.to_string(), A_VIDEO_SSRC, A_VP8_PT)),
             audio: audio.then(|| (A_AUDIO_MID.to_string(), A_AUDIO_SSRC, A_OPUS_PT)),
             keyframe_interval,
-            keyframe_delay: Duration::from_millis(150),
+            keyframe_delay,
         });
         Publisher {
             sig,
@@ -355,10 +419,26 @@ pub struct Subscriber {
     pub router_caps: Value,
     pub caps: Value,
     pub joined: Value,
+    /// The `webRtcTransportCreated` data of the recv transport.
+    pub transport_info: Value,
 }
 
 impl Subscriber {
+    /// Joined, with a recv transport connected (ICE + DTLS done).
     pub async fn start(url: &str, room: &str, name: &str) -> Subscriber {
+        let b = Subscriber::start_unconnected(url, room, name, false).await;
+        b.connect_transport().await;
+        b
+    }
+
+    /// Joined, with a recv transport created but neither `connectWebRtcTransport` sent nor ICE/DTLS started: call
+    /// [`Subscriber::connect_transport`] (or [`signal_connect`] and then `rtc.start`) later.
+    pub async fn start_unconnected(
+        url: &str,
+        room: &str,
+        name: &str,
+        dtls_server: bool,
+    ) -> Subscriber {
         let sig = SignalClient::connect(url, name).await;
         let router_caps = sig
             .request(
@@ -406,8 +486,9 @@ impl Subscriber {
                 CodecSetup::opus(opus_pt),
             ],
             extensions,
+            dtls_server,
         });
-        let info = create_and_connect(&sig, &rtc, "recv").await;
+        let info = create_transport(&sig, "recv").await;
         Subscriber {
             sig,
             peer_id,
@@ -416,7 +497,15 @@ impl Subscriber {
             router_caps,
             caps,
             joined,
+            transport_info: info,
         }
+    }
+
+    /// `connectWebRtcTransport`, then ICE + DTLS; waits until str0m reports connected.
+    pub async fn connect_transport(&self) {
+        signal_connect(&self.sig, &self.rtc, &self.transport_info).await;
+        self.rtc.start(&self.transport_info);
+        self.rtc.wait_connected(CONNECT_TIMEOUT).await;
     }
 
     /// `consume` with B's capabilities; declares the incoming stream in B's session. The consumer is still paused.

@@ -77,6 +77,9 @@ pub struct PeerSetup {
     pub codecs: Vec<CodecSetup>,
     /// (id, extension URI)
     pub extensions: Vec<(u8, String)>,
+    /// Take the DTLS *server* role (str0m passive; `dtlsParameters.role = "server"`), so the SFU must be the DTLS
+    /// client. The default (false) is the DTLS client, as a browser facing an ICE-lite server.
+    pub dtls_server: bool,
 }
 
 /// One RTP packet as the peer received it (after SRTP and RTX unwrapping).
@@ -110,6 +113,8 @@ pub struct PeerShared {
 
 pub struct RtcPeer {
     pub name: String,
+    /// Whether this peer is the DTLS server ([`PeerSetup::dtls_server`]).
+    pub dtls_server: bool,
     rtc: Arc<Mutex<Rtc>>,
     pub shared: Arc<PeerShared>,
     pub local_addr: SocketAddr,
@@ -170,6 +175,7 @@ impl RtcPeer {
         };
         RtcPeer {
             name: setup.name,
+            dtls_server: setup.dtls_server,
             rtc,
             shared,
             local_addr,
@@ -183,7 +189,8 @@ impl RtcPeer {
         self.rtc.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// `{"role":"client","fingerprints":[{"algorithm":"sha-256","value":"AB:..."}]}` for `connectWebRtcTransport`.
+    /// `{"role":"client","fingerprints":[{"algorithm":"sha-256","value":"AB:..."}]}` for `connectWebRtcTransport`
+    /// (`"server"` when the peer is set up as the DTLS server).
     pub fn dtls_parameters(&self) -> Value {
         let mut rtc = self.rtc();
         let fp = rtc.direct_api().local_dtls_fingerprint().clone();
@@ -193,11 +200,12 @@ impl RtcPeer {
             .map(|b| format!("{b:02X}"))
             .collect::<Vec<_>>()
             .join(":");
-        json!({"role": "client", "fingerprints": [{"algorithm": fp.hash_func, "value": value}]})
+        let role = if self.dtls_server { "server" } else { "client" };
+        json!({"role": role, "fingerprints": [{"algorithm": fp.hash_func, "value": value}]})
     }
 
-    /// Starts ICE (controlling, nominating) and DTLS (client) against the server transport described by `info`
-    /// (the `webRtcTransportCreated` data).
+    /// Starts ICE (controlling, nominating) and DTLS (client, or server when set up so) against the server transport
+    /// described by `info` (the `webRtcTransportCreated` data).
     pub fn start(&self, info: &Value) {
         let ice = &info["iceParameters"];
         let ufrag = ice["usernameFragment"]
@@ -242,7 +250,9 @@ impl RtcPeer {
             pass: pass.to_string(),
         });
         direct.set_remote_fingerprint(fingerprint);
-        direct.start_dtls(true).expect("start DTLS as client");
+        direct
+            .start_dtls(!self.dtls_server)
+            .expect("start DTLS (active unless set up as the DTLS server)");
     }
 
     /// Waits for ICE + DTLS + SRTP (str0m's `Event::Connected`).

@@ -183,6 +183,7 @@ fn create_webrtc_transport(
         ice,
         ice_state: IceState::New,
         dtls: DtlsSession::new(),
+        pending_dtls: None,
         srtp_in: None,
         srtp_out: None,
         remotes: Vec::new(),
@@ -222,20 +223,15 @@ fn connect_webrtc_transport(
             "dtlsParameters has no fingerprint".into(),
         ));
     }
-    let identity = certificate::identity()?;
     let t = &mut engine.transports[key];
-    if t.dtls.state() != DtlsState::New {
+    if t.dtls.state() != DtlsState::New || t.pending_dtls.is_some() {
         return Err(Error::InvalidState("transport already connected".into()));
     }
-    let selected = t.selected;
-    let outbox = &mut engine.outbox;
-    let event = t.dtls.connect(dtls_parameters, &identity, now, &mut |p| {
-        if let Some((socket, to)) = selected {
-            outbox.push_copy(socket, to, p);
-        }
-    });
-    if let Some(event) = event {
-        engine.on_dtls_event(now, key, event);
+    // As DTLS client, wait for ICE: the ClientHello needs a path to the client.
+    let we_are_client = matches!(dtls_parameters.role, DtlsRole::Server | DtlsRole::Auto);
+    t.pending_dtls = Some(dtls_parameters);
+    if !we_are_client || t.selected.is_some() {
+        engine.start_pending_dtls(now, key);
     }
     Ok(())
 }

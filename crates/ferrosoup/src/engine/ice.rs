@@ -15,8 +15,6 @@ use crate::transport::{IceParameters, IceState};
 
 /// Something the ICE agent concluded.
 pub(crate) enum IceOutput {
-    /// The client may send from this address: packets from it belong to this transport.
-    Discovered(SocketAddr),
     /// Send to `remote` from the local address `local`.
     Nominated {
         local: SocketAddr,
@@ -119,7 +117,8 @@ impl IceLite {
     pub fn poll_output(&mut self) -> Option<IceOutput> {
         loop {
             let out = match self.agent.poll_event()? {
-                IceAgentEvent::DiscoveredRecv { source, .. } => IceOutput::Discovered(source),
+                // The engine registers client addresses where checks arrive, knowing the socket.
+                IceAgentEvent::DiscoveredRecv { .. } => continue,
                 IceAgentEvent::NominatedSend {
                     source,
                     destination,

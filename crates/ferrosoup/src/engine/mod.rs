@@ -201,19 +201,6 @@ impl Engine {
         }
         while let Some(out) = t.ice.poll_output() {
             match out {
-                IceOutput::Discovered(remote) => {
-                    // The check came in on one of our sockets; which one ICE does not say, so record it for each
-                    // socket whose address could have received it (normally exactly one).
-                    for (socket, c) in self.candidates.iter().enumerate() {
-                        if c.local.is_ipv4() == remote.is_ipv4() {
-                            let tuple = (socket, remote);
-                            if !t.remotes.contains(&tuple) {
-                                t.remotes.push(tuple);
-                                self.by_remote.insert(tuple, key);
-                            }
-                        }
-                    }
-                }
                 IceOutput::Nominated { local, remote } => {
                     if let Some(socket) = self.candidates.iter().position(|c| c.local == local) {
                         t.selected = Some((socket, remote));
@@ -282,6 +269,33 @@ impl Engine {
         }
     }
 
+    /// Starts the DTLS handshake with the parameters `connect` gave, if any are waiting.
+    fn start_pending_dtls(&mut self, now: Instant, key: TransportKey) {
+        let Some(t) = self.transports.get_mut(key) else {
+            return;
+        };
+        let Some(remote) = t.pending_dtls.take() else {
+            return;
+        };
+        let identity = match crate::certificate::identity() {
+            Ok(identity) => identity,
+            Err(e) => {
+                tracing::error!("no DTLS identity: {e}");
+                return;
+            }
+        };
+        let selected = t.selected;
+        let outbox = &mut self.outbox;
+        let event = t.dtls.connect(remote, &identity, now, &mut |p| {
+            if let Some((socket, to)) = selected {
+                outbox.push_copy(socket, to, p);
+            }
+        });
+        if let Some(event) = event {
+            self.on_dtls_event(now, key, event);
+        }
+    }
+
     /// Asks for a key frame for every consumer (of one transport, or all) that is active but still waiting for one.
     /// The per-stream throttle keeps this to one request a second per producer stream.
     fn request_pending_key_frames(&mut self, now: Instant, transport: Option<TransportKey>) {
@@ -289,6 +303,11 @@ impl Engine {
         for c in self.consumers.values() {
             if c.key_frame_required
                 && c.is_active()
+                // A consumer whose client never connects must not make its producer send key frames forever.
+                && self
+                    .transports
+                    .get(c.transport)
+                    .is_some_and(|t| t.selected.is_some() && t.srtp_out.is_some())
                 && transport.is_none_or(|t| t == c.transport)
                 && !producers.contains(&c.producer)
             {

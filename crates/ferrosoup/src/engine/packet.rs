@@ -59,11 +59,24 @@ impl Engine {
         let Some(t) = self.transports.get_mut(key) else {
             return;
         };
-        if t.ice.handle_stun(now, local, from, message) && t.selected.is_none() {
+        if !t.ice.handle_stun(now, local, from, message) {
+            self.after_ice(key);
+            return;
+        }
+        let tuple = (socket, from);
+        if !t.remotes.contains(&tuple) {
+            t.remotes.push(tuple);
+            self.by_remote.insert(tuple, key);
+        }
+        let first_path = t.selected.is_none();
+        if first_path {
             // Until the client nominates a pair, answer on the path its checks come from.
-            t.selected = Some((socket, from));
+            t.selected = Some(tuple);
         }
         self.after_ice(key);
+        if first_path {
+            self.start_pending_dtls(now, key);
+        }
     }
 
     fn on_dtls(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &[u8]) {

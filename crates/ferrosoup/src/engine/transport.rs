@@ -26,6 +26,9 @@ pub(crate) struct TransportState {
     pub ice: IceLite,
     pub ice_state: IceState,
     pub dtls: DtlsSession,
+    /// The client's DTLS parameters when we are the DTLS client and no ICE path exists yet: the handshake starts when
+    /// the first check arrives (a ClientHello sent before that would be lost and wait a whole retransmission).
+    pub pending_dtls: Option<crate::transport::DtlsParameters>,
     /// Decrypts what the client sends.
     pub srtp_in: Option<SrtpContext>,
     /// Encrypts what we send to the client.
