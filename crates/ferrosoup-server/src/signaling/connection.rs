@@ -38,7 +38,7 @@ pub async fn serve(socket: WebSocket, rooms: Arc<Rooms>, max_message_size: usize
         let message = tokio::select! {
             message = stream.next() => message,
             _ = kick.notified() => {
-                tracing::info!("dropping a client that does not read its messages");
+                tracing::info!("closing the connection (server stopping, or a client that does not read its messages)");
                 break;
             }
         };
