@@ -177,7 +177,15 @@ impl Server {
                 tracing::warn!("HTTP server did not stop in time");
             }
         }
-        self.shared.rooms.worker().close();
+        let worker = self.shared.rooms.worker();
+        worker.close();
+        // Return only once the media ports are free: a restart on the same ports must not race the old sockets.
+        if tokio::time::timeout(std::time::Duration::from_secs(2), worker.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("media sockets were not released in time");
+        }
     }
 }
 

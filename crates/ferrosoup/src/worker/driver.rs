@@ -18,11 +18,19 @@ const RECV_BATCH: usize = 32;
 /// Larger than any datagram we accept (path MTU on a LAN is 1500; jumbo loopback tests stay under this).
 const RECV_BUFFER: usize = 4096;
 
+/// The worker's sockets, and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
+/// that the ports are free again — whether the loop ended or the task was aborted.
+pub(crate) struct Sockets {
+    pub udp: Vec<UdpSocket>,
+    pub _released: tokio::sync::watch::Sender<()>,
+}
+
 pub(crate) async fn run(
     mut engine: Engine,
-    sockets: Vec<UdpSocket>,
+    owned: Sockets,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
+    let sockets = &owned.udp;
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
         let deadline = engine
@@ -34,12 +42,12 @@ pub(crate) async fn run(
                 Some(command) => guarded("command", || engine.handle_command(Instant::now(), command)),
                 None => break,
             },
-            (index, len, from) = recv_any(&sockets, &mut buf) => {
+            (index, len, from) = recv_any(sockets, &mut buf) => {
                 let now = Instant::now();
                 guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]));
                 // Drain what else is already waiting without going back to the reactor.
                 for _ in 1..RECV_BATCH {
-                    match try_recv_any(&sockets, &mut buf) {
+                    match try_recv_any(sockets, &mut buf) {
                         Some((index, len, from)) => {
                             guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]))
                         }
@@ -49,10 +57,10 @@ pub(crate) async fn run(
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
-        flush(&mut engine, &sockets).await;
+        flush(&mut engine, sockets).await;
     }
     engine.close(Instant::now());
-    flush(&mut engine, &sockets).await;
+    flush(&mut engine, sockets).await;
 }
 
 /// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol

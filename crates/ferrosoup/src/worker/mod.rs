@@ -56,6 +56,8 @@ struct WorkerInner {
     channel: Channel,
     local_addresses: Vec<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
+    /// Closed once the worker's sockets are dropped.
+    released: tokio::sync::watch::Receiver<()>,
 }
 
 impl Drop for WorkerInner {
@@ -80,12 +82,18 @@ impl Worker {
         let engine = Engine::new(bound.iter().map(|s| s.candidate.clone()).collect());
         let udp = bound.into_iter().map(|s| s.socket).collect::<Vec<_>>();
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(driver::run(engine, udp, rx));
+        let (released_tx, released) = tokio::sync::watch::channel(());
+        let sockets = driver::Sockets {
+            udp,
+            _released: released_tx,
+        };
+        let task = tokio::spawn(driver::run(engine, sockets, rx));
         Ok(Worker {
             inner: Arc::new(WorkerInner {
                 channel: Channel(tx),
                 local_addresses,
                 task,
+                released,
             }),
         })
     }
@@ -127,6 +135,12 @@ impl Worker {
     /// Stops the worker now: every router and transport closes and the sockets are released.
     pub fn close(&self) {
         self.inner.task.abort();
+    }
+
+    /// Waits until the worker's sockets are closed (after [`Worker::close`]), so its ports can be bound again.
+    pub async fn closed(&self) {
+        let mut released = self.inner.released.clone();
+        while released.changed().await.is_ok() {}
     }
 
     /// Whether the worker task has ended.
