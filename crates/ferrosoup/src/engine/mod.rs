@@ -7,10 +7,13 @@
 //! Objects live in slot-map arenas and refer to each other by key, so the per-packet path indexes arrays instead of
 //! hashing ids; the id → key maps are used only by commands.
 
+mod allocation;
+mod bwe;
 mod consumer;
 mod control;
 mod dtls;
 mod ice;
+mod layers;
 mod outbox;
 mod packet;
 mod producer;

@@ -34,6 +34,7 @@
 mod bytes;
 pub mod codecs;
 pub mod packet;
+pub mod picture_id;
 pub mod rtcp;
 pub mod seq;
 pub mod stats;

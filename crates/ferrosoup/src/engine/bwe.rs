@@ -1,0 +1,407 @@
+//! Send-side bandwidth estimation of one transport: what we can send to its client.
+//!
+//! The estimator is Google Congestion Control (delay-based trendline + loss-based), the algorithm libwebrtc and
+//! mediasoup use, from the `goog_cc` crate (a port of libwebrtc's `goog_cc`). This module feeds it what it needs: each
+//! packet we send with a transport-wide sequence number, and the client's transport-cc feedback telling when each
+//! arrived. It also turns the estimator's probe requests into a schedule for the probator (padding sent to find out
+//! whether more bandwidth is there before a higher layer is switched on).
+//!
+//! The client's feedback is untrusted input and the estimator asserts internal invariants: every call runs under
+//! `catch_unwind`, and an estimator that panicked is replaced by a fresh one starting from the last estimate.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use goog_cc::network_control::{NetworkControllerConfig, NetworkControllerInterface};
+use goog_cc::transport::{
+    NetworkControlUpdate, PacedPacketInfo, PacketResult, ProcessInterval, RoundTripTimeUpdate,
+    SentPacket, StreamsConfig, TargetRateConstraints, TransportPacketsFeedback,
+};
+use goog_cc::units::{DataRate, DataSize, TimeDelta, Timestamp};
+use goog_cc::{GoogCcConfig, GoogCcNetworkController};
+
+use crate::rtp::{TransportCc, TwccStatus};
+
+/// Estimate before any feedback (mediasoup's `initialAvailableOutgoingBitrate`).
+pub(crate) const INITIAL_BITRATE: u64 = 600_000;
+const MIN_BITRATE: i64 = 30_000;
+const MAX_BITRATE: i64 = 50_000_000;
+/// How often the estimator wants `on_process_interval`.
+pub(crate) const PROCESS_INTERVAL: Duration = Duration::from_millis(25);
+/// Sent packets remembered until their feedback comes (a power of two; ~4 s at 1000 packets/s).
+const SENT_HISTORY: usize = 4096;
+/// Probe clusters waiting to be sent; the estimator asks for a few at a time.
+const MAX_PENDING_PROBES: usize = 8;
+/// Bytes of padding in one probe packet (RTP padding length is one byte).
+pub(crate) const PROBE_PADDING: usize = 255;
+/// Probe packets are sent in bursts this far apart.
+pub(crate) const PROBE_TICK: Duration = Duration::from_millis(2);
+
+#[derive(Clone, Copy, Default)]
+struct SentSlot {
+    /// Extended transport-wide sequence number + 1 (0: empty).
+    seq: i64,
+    send_us: i64,
+    size: u32,
+    probe_cluster: i32,
+    audio: bool,
+}
+
+/// A probe cluster being sent.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Probe {
+    pub id: i32,
+    pub bitrate: u64,
+    pub min_bytes: u64,
+    pub min_packets: u32,
+    pub bytes_sent: u64,
+    pub packets_sent: u32,
+    pub started: Option<Instant>,
+}
+
+impl Probe {
+    fn done(&self) -> bool {
+        self.bytes_sent >= self.min_bytes && self.packets_sent >= self.min_packets
+    }
+}
+
+pub(crate) struct Bwe {
+    controller: GoogCcNetworkController,
+    epoch: Instant,
+    sent: Box<[SentSlot]>,
+    /// Extended sequence number the next sent packet gets.
+    next_seq: i64,
+    /// Remote receive clock (µs, unwrapped) → ours: the offset fixed at the first feedback.
+    remote_offset: Option<i64>,
+    last_reference: Option<i64>,
+    target: u64,
+    /// Bits per second the consumers would use if the link allowed (given to the estimator so it probes for it).
+    desired: u64,
+    probes: Vec<Probe>,
+    next_process: Instant,
+    resets: u32,
+}
+
+impl Bwe {
+    pub fn new(now: Instant) -> Self {
+        Bwe {
+            controller: new_controller(Timestamp::from_micros(0), INITIAL_BITRATE),
+            epoch: now,
+            sent: vec![SentSlot::default(); SENT_HISTORY].into_boxed_slice(),
+            next_seq: 0,
+            remote_offset: None,
+            last_reference: None,
+            target: INITIAL_BITRATE,
+            desired: 0,
+            probes: Vec::new(),
+            next_process: now,
+            resets: 0,
+        }
+    }
+
+    /// The current estimate of what can be sent, in bits per second.
+    pub fn available_bitrate(&self) -> u64 {
+        self.target
+    }
+
+    /// How often the estimator had to be replaced after rejecting its input.
+    pub fn resets(&self) -> u32 {
+        self.resets
+    }
+
+    fn micros(&self, at: Instant) -> i64 {
+        at.saturating_duration_since(self.epoch).as_micros() as i64
+    }
+
+    /// The transport-wide sequence number for the next packet (the caller puts it in the packet and then calls
+    /// [`Bwe::on_sent`]).
+    pub fn next_seq(&self) -> u16 {
+        self.next_seq as u16
+    }
+
+    /// Records a packet carrying [`Bwe::next_seq`]: `size` is its length on the wire.
+    pub fn on_sent(&mut self, now: Instant, size: usize, audio: bool, probe_cluster: Option<i32>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let send_us = self.micros(now);
+        let probe_cluster = probe_cluster.unwrap_or(PacedPacketInfo::NOT_APROBE);
+        if let Some(slot) = self.sent.get_mut(seq as usize & (SENT_HISTORY - 1)) {
+            *slot = SentSlot {
+                seq: seq + 1,
+                send_us,
+                size: size as u32,
+                probe_cluster,
+                audio,
+            };
+        }
+        let packet = sent_packet(seq, send_us, size as u32, probe_cluster, audio);
+        self.call(now, |c| c.on_sent_packet(packet));
+    }
+
+    /// The client's transport-cc feedback about what we sent.
+    pub fn on_feedback(&mut self, now: Instant, feedback: &TransportCc<'_>) {
+        let Some(highest) = self.next_seq.checked_sub(1) else {
+            return;
+        };
+        // Reference time: 24-bit signed multiples of 64 ms; unwrap it against the previous one.
+        let reference = feedback.reference_time as i64;
+        let reference = match self.last_reference {
+            Some(last) => last + ((reference - last) << 40 >> 40),
+            None => reference,
+        };
+        self.last_reference = Some(reference);
+        let now_us = self.micros(now);
+        let mut remote_us = reference * 64_000;
+        let offset = *self.remote_offset.get_or_insert(now_us - remote_us);
+
+        let mut results = Vec::with_capacity(feedback.status_count as usize);
+        let mut any_received = false;
+        for packet in feedback.packets() {
+            // The newest packet this feedback can mean with this sequence number.
+            let ext = highest - (highest as u16).wrapping_sub(packet.seq) as i64;
+            let Some(slot) = self.sent.get(ext as usize & (SENT_HISTORY - 1)).copied() else {
+                continue;
+            };
+            let receive_time = match (packet.status, packet.delta_us) {
+                (TwccStatus::NotReceived, _) | (_, None) => Timestamp::plus_infinity(),
+                (_, Some(delta)) => {
+                    remote_us += delta;
+                    Timestamp::from_micros((remote_us + offset).clamp(0, i64::MAX / 4))
+                }
+            };
+            if ext < 0 || slot.seq != ext + 1 {
+                continue;
+            }
+            any_received |= receive_time.is_finite();
+            results.push(PacketResult {
+                sent_packet: sent_packet(
+                    ext,
+                    slot.send_us,
+                    slot.size,
+                    slot.probe_cluster,
+                    slot.audio,
+                ),
+                receive_time,
+                ..Default::default()
+            });
+        }
+        // The estimator needs at least one received packet with send information per report.
+        if !any_received {
+            return;
+        }
+        let report = TransportPacketsFeedback {
+            feedback_time: Timestamp::from_micros(now_us),
+            packet_feedbacks: results,
+            ..Default::default()
+        };
+        self.call(now, move |c| c.on_transport_packets_feedback(report));
+    }
+
+    /// Round-trip time measured by RTCP receiver reports.
+    pub fn on_rtt(&mut self, now: Instant, rtt: Duration) {
+        let update = RoundTripTimeUpdate {
+            receive_time: Timestamp::from_micros(self.micros(now)),
+            round_trip_time: TimeDelta::from_micros(rtt.as_micros().min(10_000_000) as i64),
+            smoothed: false,
+        };
+        self.call(now, |c| c.on_round_trip_time_update(update));
+    }
+
+    /// What the consumers would send with no limit: the estimator probes up to it.
+    pub fn set_desired_bitrate(&mut self, now: Instant, bps: u64) {
+        // Small changes would make the estimator probe again and again.
+        let (old, new) = (self.desired as f64, bps as f64);
+        if (new - old).abs() <= old * 0.1 && self.desired != 0 {
+            return;
+        }
+        self.desired = bps;
+        let config = StreamsConfig {
+            at_time: Timestamp::from_micros(self.micros(now)),
+            requests_alr_probing: Some(true),
+            max_total_allocated_bitrate: Some(DataRate::from_bits_per_sec(
+                (bps as i64).clamp(MIN_BITRATE, MAX_BITRATE),
+            )),
+            ..Default::default()
+        };
+        self.call(now, |c| c.on_streams_config(config));
+    }
+
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_process
+    }
+
+    /// Runs the estimator's periodic work when due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if now < self.next_process {
+            return;
+        }
+        self.next_process = now + PROCESS_INTERVAL;
+        let msg = ProcessInterval {
+            at_time: Timestamp::from_micros(self.micros(now)),
+            pacer_queue: Some(DataSize::zero()),
+        };
+        self.call(now, |c| c.on_process_interval(msg));
+    }
+
+    /// The probe cluster to send now, if any.
+    pub fn probe(&mut self) -> Option<&mut Probe> {
+        self.probes.retain(|p| !p.done());
+        self.probes.first_mut()
+    }
+
+    fn call(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut GoogCcNetworkController) -> NetworkControlUpdate,
+    ) {
+        let controller = &mut self.controller;
+        match catch_unwind(AssertUnwindSafe(|| f(controller))) {
+            Ok(update) => self.apply(now, update),
+            Err(_) => {
+                self.resets += 1;
+                tracing::warn!(
+                    target = self.target,
+                    "bandwidth estimator rejected its input; restarting it"
+                );
+                let at = Timestamp::from_micros(self.micros(now));
+                self.controller = new_controller(at, self.target);
+                self.probes.clear();
+            }
+        }
+    }
+
+    fn apply(&mut self, _now: Instant, update: NetworkControlUpdate) {
+        if let Some(rate) = update.target_rate {
+            let bps = rate.target_rate.bps_or(self.target as i64);
+            self.target = bps.clamp(MIN_BITRATE, MAX_BITRATE) as u64;
+        }
+        for config in update.probe_cluster_configs {
+            if self.probes.len() >= MAX_PENDING_PROBES {
+                break;
+            }
+            let bitrate = config.target_data_rate.bps_or(0).clamp(0, MAX_BITRATE) as u64;
+            let duration_us = config.target_duration.us_or(15_000).clamp(1_000, 1_000_000) as u64;
+            self.probes.push(Probe {
+                id: config.id,
+                bitrate,
+                min_bytes: bitrate * duration_us / 8_000_000,
+                min_packets: config.target_probe_count.clamp(1, 100) as u32,
+                bytes_sent: 0,
+                packets_sent: 0,
+                started: None,
+            });
+        }
+    }
+}
+
+fn sent_packet(seq: i64, send_us: i64, size: u32, probe_cluster: i32, audio: bool) -> SentPacket {
+    let mut pacing_info = PacedPacketInfo::default();
+    if probe_cluster != PacedPacketInfo::NOT_APROBE {
+        pacing_info = PacedPacketInfo::new(probe_cluster, 1, 1);
+    }
+    SentPacket {
+        send_time: Timestamp::from_micros(send_us),
+        size: DataSize::from_bytes(size as i64),
+        pacing_info,
+        audio,
+        sequence_number: seq,
+        ..Default::default()
+    }
+}
+
+fn new_controller(at: Timestamp, start_bps: u64) -> GoogCcNetworkController {
+    let config = NetworkControllerConfig {
+        constraints: TargetRateConstraints {
+            at_time: at,
+            min_data_rate: Some(DataRate::from_bits_per_sec(MIN_BITRATE)),
+            max_data_rate: Some(DataRate::from_bits_per_sec(MAX_BITRATE)),
+            starting_rate: Some(DataRate::from_bits_per_sec(start_bps as i64)),
+        },
+        ..Default::default()
+    };
+    GoogCcNetworkController::new(
+        config,
+        GoogCcConfig {
+            feedback_only: true,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sends `pps` packets of `size` bytes for `secs`; the client gets each 20 ms later (but every `lost_every`th)
+    /// and reports every 100 ms.
+    fn run(bwe: &mut Bwe, start: Instant, secs: u64, pps: u64, size: usize, lost_every: u64) {
+        let mut now = start;
+        let step = Duration::from_micros(1_000_000 / pps);
+        let mut recorder = crate::rtp::TwccRecorder::new();
+        let mut next_feedback = now + Duration::from_millis(100);
+        for i in 0..secs * pps {
+            let seq = bwe.next_seq();
+            bwe.on_sent(now, size, false, None);
+            if lost_every == 0 || i % lost_every != 0 {
+                recorder.record(seq, 1, now + Duration::from_millis(20));
+            }
+            now += step;
+            bwe.handle_timeout(now);
+            if now >= next_feedback {
+                let mut buf = [0u8; 1500];
+                if let Some(n) = recorder.write_feedback(&mut buf, 1) {
+                    let packet = crate::rtp::RtcpPacket::parse(&buf[..n]).unwrap();
+                    let fb = TransportCc::from_packet(&packet).unwrap();
+                    bwe.on_feedback(now, &fb);
+                }
+                next_feedback = now + Duration::from_millis(100);
+            }
+        }
+    }
+
+    #[test]
+    fn estimate_grows_on_a_clean_link_and_falls_with_loss() {
+        let start = Instant::now();
+        let mut bwe = Bwe::new(start);
+        bwe.set_desired_bitrate(start, 3_000_000);
+        run(&mut bwe, start, 10, 400, 1200, 0);
+        let clean = bwe.available_bitrate();
+        assert!(clean > INITIAL_BITRATE, "clean link estimate {clean}");
+        run(&mut bwe, start + Duration::from_secs(10), 10, 400, 1200, 4);
+        let lossy = bwe.available_bitrate();
+        assert!(lossy < clean, "25% loss: {lossy} vs {clean}");
+        assert_eq!(bwe.resets(), 0);
+    }
+
+    #[test]
+    fn garbage_feedback_never_panics() {
+        let start = Instant::now();
+        let mut bwe = Bwe::new(start);
+        for _ in 0..100 {
+            bwe.on_sent(start, 1000, false, None);
+        }
+        let mut seed = 7u32;
+        for round in 0..2000u32 {
+            let mut buf = [0u8; 200];
+            for b in buf.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                *b = seed as u8;
+            }
+            // A valid RTPFB/15 header over random contents.
+            buf[0] = 0x8F;
+            buf[1] = 205;
+            buf[2] = 0;
+            buf[3] = 49;
+            let Ok(packet) = crate::rtp::RtcpPacket::parse(&buf) else {
+                continue;
+            };
+            if let Ok(fb) = TransportCc::from_packet(&packet) {
+                let at = start + Duration::from_millis(round as u64);
+                bwe.on_feedback(at, &fb);
+                bwe.handle_timeout(at);
+            }
+        }
+        assert!(bwe.available_bitrate() >= MIN_BITRATE as u64);
+    }
+}

@@ -1,0 +1,263 @@
+//! Which layers of a simulcast or SVC producer one consumer forwards, and when it may switch.
+//!
+//! Three layer pairs per consumer: `preferred` (what the application asked for, `setConsumerPreferredLayers`),
+//! `target` (what the bandwidth allocation grants, never above preferred) and `current` (what is being forwarded now).
+//! `current` follows `target` only where the receiver's decoder can follow:
+//!
+//! - a new spatial layer (another simulcast stream) starts at one of its key frames, which is requested when the
+//!   target changes;
+//! - a higher temporal layer starts at a frame that is a layer sync point (VP8 `Y` bit) or a key frame;
+//! - a lower temporal layer takes effect at the next frame start, so no frame is cut in half.
+//!
+//! Packets of the current stream above the current temporal layer are dropped (the rewriter closes the sequence gap).
+
+use serde::{Deserialize, Serialize};
+
+/// A spatial and a temporal layer index, as mediasoup names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layers {
+    pub spatial_layer: u8,
+    pub temporal_layer: u8,
+}
+
+impl Layers {
+    pub const fn new(spatial_layer: u8, temporal_layer: u8) -> Self {
+        Layers {
+            spatial_layer,
+            temporal_layer,
+        }
+    }
+}
+
+/// What to do with one packet of the producer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Not from the stream this consumer forwards: not its business (no sequence number is taken).
+    Ignore,
+    /// From the forwarded stream but above the current temporal layer: skipped, its sequence number closed up.
+    Drop,
+    /// Send it. `resync`: it starts a new stream (spatial switch), so sequence numbers and timestamps continue from
+    /// what was last sent and codec picture ids are re-based.
+    Forward { resync: bool },
+}
+
+/// What the packet path knows about a packet, for the selector.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PacketLayers {
+    pub stream: usize,
+    pub key_frame: bool,
+    pub frame_start: bool,
+    pub temporal_id: Option<u8>,
+    pub layer_sync: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct LayerSelector {
+    /// Simulcast streams (1 for a simple producer).
+    pub spatial_layers: u8,
+    /// Temporal layers per stream (1 when the codec carries no temporal ids).
+    pub temporal_layers: u8,
+    pub preferred: Layers,
+    pub target: Layers,
+    pub current: Option<Layers>,
+    /// `current` changed since the owner last looked (for `layerschange` events).
+    pub changed: bool,
+}
+
+impl LayerSelector {
+    pub fn new(spatial_layers: u8, temporal_layers: u8) -> Self {
+        let top = Layers::new(
+            spatial_layers.saturating_sub(1),
+            temporal_layers.saturating_sub(1),
+        );
+        LayerSelector {
+            spatial_layers: spatial_layers.max(1),
+            temporal_layers: temporal_layers.max(1),
+            preferred: top,
+            target: top,
+            current: None,
+            changed: false,
+        }
+    }
+
+    /// The highest layers this consumer can have.
+    pub fn max(&self) -> Layers {
+        Layers::new(self.spatial_layers - 1, self.temporal_layers - 1)
+    }
+
+    /// Clamps what the application asks for to what exists.
+    pub fn set_preferred(&mut self, preferred: Layers) {
+        let max = self.max();
+        self.preferred = Layers::new(
+            preferred.spatial_layer.min(max.spatial_layer),
+            preferred.temporal_layer.min(max.temporal_layer),
+        );
+    }
+
+    /// Sets the target (clamped to preferred). Returns whether a key frame of the target stream is now needed.
+    pub fn set_target(&mut self, target: Layers) -> bool {
+        self.target = Layers::new(
+            target.spatial_layer.min(self.preferred.spatial_layer),
+            target.temporal_layer.min(self.preferred.temporal_layer),
+        );
+        self.needs_key_frame()
+    }
+
+    /// Waiting for a key frame of the target stream (to start, or to switch to it).
+    pub fn needs_key_frame(&self) -> bool {
+        self.current
+            .is_none_or(|c| c.spatial_layer != self.target.spatial_layer)
+    }
+
+    /// Forget what is being forwarded: the next packet sent must start at a key frame (resume, first start).
+    pub fn restart(&mut self) {
+        if self.current.is_some() {
+            self.changed = true;
+        }
+        self.current = None;
+    }
+
+    pub fn on_packet(&mut self, p: PacketLayers) -> Verdict {
+        let stream = p.stream.min(u8::MAX as usize) as u8;
+        let mut resync = false;
+        let current = match self.current {
+            Some(c) if c.spatial_layer == stream && !self.switch_now(stream, p.key_frame) => c,
+            _ if stream == self.target.spatial_layer && p.key_frame => {
+                // A key frame of the target stream: switch to it. All temporal layers can start at a key frame.
+                resync = true;
+                Layers::new(stream, self.target.temporal_layer)
+            }
+            _ => return Verdict::Ignore,
+        };
+        let mut next = current;
+        if let (Some(tid), true) = (p.temporal_id, self.temporal_layers > 1) {
+            if p.frame_start {
+                if tid > next.temporal_layer
+                    && tid <= self.target.temporal_layer
+                    && (p.layer_sync || p.key_frame)
+                {
+                    next.temporal_layer = tid;
+                } else if self.target.temporal_layer < next.temporal_layer {
+                    next.temporal_layer = self.target.temporal_layer;
+                }
+            }
+            if tid > next.temporal_layer {
+                self.set_current(next);
+                return Verdict::Drop;
+            }
+        }
+        self.set_current(next);
+        Verdict::Forward { resync }
+    }
+
+    /// A key frame of the target stream arrives while another stream is forwarded.
+    fn switch_now(&self, stream: u8, key_frame: bool) -> bool {
+        key_frame
+            && stream == self.target.spatial_layer
+            && self
+                .current
+                .is_some_and(|c| c.spatial_layer != self.target.spatial_layer)
+    }
+
+    fn set_current(&mut self, next: Layers) {
+        if self.current != Some(next) {
+            self.current = Some(next);
+            self.changed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkt(stream: usize, key: bool, tid: Option<u8>, sync: bool) -> PacketLayers {
+        PacketLayers {
+            stream,
+            key_frame: key,
+            frame_start: true,
+            temporal_id: tid,
+            layer_sync: sync,
+        }
+    }
+
+    #[test]
+    fn starts_at_a_key_frame_of_the_target_stream() {
+        let mut s = LayerSelector::new(3, 3);
+        assert_eq!(s.target, Layers::new(2, 2));
+        assert_eq!(s.on_packet(pkt(2, false, Some(0), false)), Verdict::Ignore);
+        assert_eq!(s.on_packet(pkt(0, true, Some(0), false)), Verdict::Ignore);
+        assert_eq!(
+            s.on_packet(pkt(2, true, Some(0), false)),
+            Verdict::Forward { resync: true }
+        );
+        assert_eq!(s.current, Some(Layers::new(2, 2)));
+        assert_eq!(s.on_packet(pkt(1, false, Some(0), false)), Verdict::Ignore);
+        assert_eq!(
+            s.on_packet(pkt(2, false, Some(2), false)),
+            Verdict::Forward { resync: false }
+        );
+    }
+
+    #[test]
+    fn spatial_switch_waits_for_the_key_frame() {
+        let mut s = LayerSelector::new(3, 1);
+        s.on_packet(pkt(2, true, None, false));
+        assert!(s.set_target(Layers::new(0, 0)));
+        // The old stream keeps flowing until the new one has a key frame.
+        assert_eq!(
+            s.on_packet(pkt(2, false, None, false)),
+            Verdict::Forward { resync: false }
+        );
+        assert_eq!(s.on_packet(pkt(0, false, None, false)), Verdict::Ignore);
+        assert_eq!(
+            s.on_packet(pkt(0, true, None, false)),
+            Verdict::Forward { resync: true }
+        );
+        assert_eq!(s.on_packet(pkt(2, false, None, false)), Verdict::Ignore);
+        assert!(!s.needs_key_frame());
+    }
+
+    #[test]
+    fn temporal_up_at_sync_points_down_at_frame_starts() {
+        let mut s = LayerSelector::new(1, 3);
+        s.set_target(Layers::new(0, 0));
+        assert_eq!(
+            s.on_packet(pkt(0, true, Some(0), false)),
+            Verdict::Forward { resync: true }
+        );
+        assert_eq!(s.on_packet(pkt(0, false, Some(1), true)), Verdict::Drop);
+        s.set_target(Layers::new(0, 2));
+        // Not a sync point: still dropped.
+        assert_eq!(s.on_packet(pkt(0, false, Some(2), false)), Verdict::Drop);
+        assert_eq!(
+            s.on_packet(pkt(0, false, Some(1), true)),
+            Verdict::Forward { resync: false }
+        );
+        assert_eq!(s.current, Some(Layers::new(0, 1)));
+        assert_eq!(
+            s.on_packet(pkt(0, false, Some(2), true)),
+            Verdict::Forward { resync: false }
+        );
+        s.set_target(Layers::new(0, 0));
+        // Mid-frame packets of the layer being left still go out.
+        let mid = PacketLayers {
+            frame_start: false,
+            ..pkt(0, false, Some(2), false)
+        };
+        assert_eq!(s.on_packet(mid), Verdict::Forward { resync: false });
+        assert_eq!(s.on_packet(pkt(0, false, Some(2), false)), Verdict::Drop);
+        assert_eq!(s.current, Some(Layers::new(0, 0)));
+    }
+
+    #[test]
+    fn preferred_caps_the_target() {
+        let mut s = LayerSelector::new(3, 3);
+        s.set_preferred(Layers::new(9, 1));
+        assert_eq!(s.preferred, Layers::new(2, 1));
+        s.set_preferred(Layers::new(1, 9));
+        s.set_target(Layers::new(2, 2));
+        assert_eq!(s.target, Layers::new(1, 2));
+    }
+}

@@ -1,0 +1,103 @@
+//! Keeps VP8 picture ids and TL0PICIDX continuous on a consumer's outgoing stream when it switches between simulcast
+//! streams (each encoder numbers its pictures independently; a receiver seeing the numbers jump would think pictures
+//! were lost and stall waiting for them).
+
+use super::codecs::Vp8Descriptor;
+
+#[derive(Debug, Clone, Default)]
+pub struct Vp8Continuity {
+    pic_offset: u16,
+    tl0_offset: u8,
+    last_pic: Option<u16>,
+    last_tl0: Option<u8>,
+    sync: bool,
+}
+
+impl Vp8Continuity {
+    /// The next packet comes from another stream: re-base so its picture follows the last one sent.
+    pub fn require_sync(&mut self) {
+        self.sync = true;
+    }
+
+    /// Rewrites the descriptor at the start of `payload` in place. Payloads without a descriptor are left alone.
+    pub fn rewrite(&mut self, payload: &mut [u8]) {
+        let Some(d) = Vp8Descriptor::parse(payload) else {
+            return;
+        };
+        let mask: u16 = if d.picture_id_15bit { 0x7FFF } else { 0x7F };
+        if let Some(pic) = d.picture_id {
+            if self.sync {
+                self.pic_offset = self
+                    .last_pic
+                    .map_or(0, |last| last.wrapping_add(1).wrapping_sub(pic));
+            }
+            let out = pic.wrapping_add(self.pic_offset) & mask;
+            let newer = self
+                .last_pic
+                .is_none_or(|last| (out.wrapping_sub(last) & mask) < mask.div_ceil(2));
+            if newer {
+                self.last_pic = Some(out);
+            }
+            d.set_picture_id(payload, out);
+        }
+        if let Some(tl0) = d.tl0_pic_idx {
+            if self.sync {
+                self.tl0_offset = self
+                    .last_tl0
+                    .map_or(0, |last| last.wrapping_add(1).wrapping_sub(tl0));
+            }
+            let out = tl0.wrapping_add(self.tl0_offset);
+            if self.last_tl0.is_none_or(|last| out.wrapping_sub(last) < 0x80) {
+                self.last_tl0 = Some(out);
+            }
+            d.set_tl0_pic_idx(payload, out);
+        }
+        self.sync = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// X=1, I/L/T present, 15-bit picture id.
+    fn vp8(pic: u16, tl0: u8, tid: u8) -> Vec<u8> {
+        vec![
+            0x90,
+            0xE0,
+            0x80 | (pic >> 8) as u8,
+            pic as u8,
+            tl0,
+            tid << 6,
+            0x00,
+        ]
+    }
+
+    fn read(p: &[u8]) -> (u16, u8) {
+        let d = Vp8Descriptor::parse(p).unwrap();
+        (d.picture_id.unwrap(), d.tl0_pic_idx.unwrap())
+    }
+
+    #[test]
+    fn continues_across_a_stream_switch() {
+        let mut c = Vp8Continuity::default();
+        let mut a = vp8(100, 7, 0);
+        c.rewrite(&mut a);
+        assert_eq!(read(&a), (100, 7));
+        let mut b = vp8(101, 8, 0);
+        c.rewrite(&mut b);
+        assert_eq!(read(&b), (101, 8));
+        c.require_sync();
+        let mut other = vp8(32_000, 200, 0);
+        c.rewrite(&mut other);
+        assert_eq!(read(&other), (102, 9));
+        let mut next = vp8(32_001, 201, 0);
+        c.rewrite(&mut next);
+        assert_eq!(read(&next), (103, 10));
+        // Wraps within 15 bits.
+        c.require_sync();
+        let mut wrap = vp8(0x7FFF, 0, 0);
+        c.rewrite(&mut wrap);
+        assert_eq!(read(&wrap).0, 104);
+    }
+}
