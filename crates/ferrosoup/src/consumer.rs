@@ -19,6 +19,35 @@ pub struct ConsumerOptions {
     pub paused: bool,
 }
 
+/// A spatial and a temporal layer of a simulcast or SVC stream (`{"spatialLayer", "temporalLayer"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerLayers {
+    pub spatial_layer: u8,
+    pub temporal_layer: u8,
+}
+
+impl ConsumerLayers {
+    pub const fn new(spatial_layer: u8, temporal_layer: u8) -> Self {
+        ConsumerLayers {
+            spatial_layer,
+            temporal_layer,
+        }
+    }
+}
+
+/// A consumer's score, as mediasoup's consumer `score` event has it (each 0–10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumerScore {
+    /// How well the receiving client gets this consumer's stream (from its receiver reports).
+    pub score: u8,
+    /// Score of the producer stream being forwarded.
+    pub producer_score: u8,
+    /// Scores of all the producer's streams.
+    pub producer_scores: Vec<u8>,
+}
+
 /// How the consumer receives, as mediasoup names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,6 +142,39 @@ impl Consumer {
         self.inner
             .channel
             .request(|reply| Command::RequestConsumerKeyFrame { id, reply })
+            .await
+    }
+
+    /// Caps the layers of a simulcast/SVC consumer (mediasoup's `setPreferredLayers`); the bandwidth allocation
+    /// picks at most these. Values above what the producer has are clamped.
+    pub async fn set_preferred_layers(&self, layers: ConsumerLayers) -> Result<(), Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::SetConsumerPreferredLayers { id, layers, reply })
+            .await
+    }
+
+    /// Sets the consumer's share of its transport's bitrate relative to the others (1–255; default 1): each round
+    /// of the allocation, a consumer may climb this many layers.
+    pub async fn set_priority(&self, priority: u8) -> Result<(), Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::SetConsumerPriority {
+                id,
+                priority,
+                reply,
+            })
+            .await
+    }
+
+    /// The consumer's outgoing stream and the producer stream it forwards, in mediasoup's stats shape.
+    pub async fn get_stats(&self) -> Result<Vec<crate::stats::RtpStreamStats>, Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::GetConsumerStats { id, reply })
             .await
     }
 

@@ -17,14 +17,17 @@ pub mod router;
 pub mod rtp;
 pub mod rtp_parameters;
 pub mod srtp;
+pub mod stats;
 pub mod supported_rtp_capabilities;
 pub mod transport;
 pub mod worker;
 
-pub use consumer::{Consumer, ConsumerInfo, ConsumerOptions, ConsumerType};
+pub use consumer::{
+    Consumer, ConsumerInfo, ConsumerLayers, ConsumerOptions, ConsumerScore, ConsumerType,
+};
 pub use error::Error;
 pub use ids::{ConsumerId, ProducerId, RouterId, TransportId};
-pub use producer::{Producer, ProducerInfo, ProducerOptions, ProducerType};
+pub use producer::{Producer, ProducerInfo, ProducerOptions, ProducerScore, ProducerType};
 pub use router::{Router, RouterEvent, RouterOptions};
 pub use rtp_parameters::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpParameters};
 pub use transport::{

@@ -31,6 +31,18 @@ pub enum ProducerType {
     Svc,
 }
 
+/// Score of one of a producer's streams, as mediasoup's producer `score` event has it: 0–10, how well the server
+/// receives it (10: no loss; 0: nothing arrives).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProducerScore {
+    pub encoding_idx: usize,
+    pub ssrc: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
+    pub score: u8,
+}
+
 /// What the engine tells the handle about a new producer.
 #[derive(Debug, Clone)]
 pub struct ProducerInfo {
@@ -96,6 +108,15 @@ impl Producer {
         self.inner
             .channel
             .request(|reply| Command::SetProducerPaused { id, paused, reply })
+            .await
+    }
+
+    /// Each received stream (encoding), in mediasoup's stats shape.
+    pub async fn get_stats(&self) -> Result<Vec<crate::stats::RtpStreamStats>, Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::GetProducerStats { id, reply })
             .await
     }
 

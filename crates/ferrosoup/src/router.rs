@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::consumer::{ConsumerLayers, ConsumerScore};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+use crate::producer::ProducerScore;
 use crate::rtp_parameters::{RtpCapabilities, RtpCodecCapability};
 use crate::transport::{DtlsState, IceState, WebRtcTransport};
 use crate::worker::{Channel, Command};
@@ -37,6 +39,21 @@ pub enum RouterEvent {
     ConsumerClosed {
         consumer_id: ConsumerId,
         producer_id: ProducerId,
+    },
+    /// The layers a simulcast/SVC consumer forwards changed (`None`: none, it waits for a key frame).
+    ConsumerLayersChanged {
+        consumer_id: ConsumerId,
+        layers: Option<ConsumerLayers>,
+    },
+    /// A consumer's score changed: how well its client receives it, and how well we receive its producer.
+    ConsumerScore {
+        consumer_id: ConsumerId,
+        score: ConsumerScore,
+    },
+    /// A producer's per-stream scores changed.
+    ProducerScore {
+        producer_id: ProducerId,
+        scores: Vec<ProducerScore>,
     },
 }
 

@@ -157,6 +157,29 @@ pub struct ProducerRef {
     pub producer_id: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransportRef {
+    pub transport_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetConsumerPreferredLayers {
+    pub consumer_id: String,
+    pub spatial_layer: u8,
+    /// Absent: the highest.
+    #[serde(default)]
+    pub temporal_layer: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetConsumerPriority {
+    pub consumer_id: String,
+    pub priority: u8,
+}
+
 /// Every method of the protocol with its parameters.
 #[derive(Debug)]
 pub enum Request {
@@ -172,6 +195,12 @@ pub enum Request {
     PauseProducer(ProducerRef),
     ResumeProducer(ProducerRef),
     CloseProducer(ProducerRef),
+    SetConsumerPreferredLayers(SetConsumerPreferredLayers),
+    SetConsumerPriority(SetConsumerPriority),
+    RequestConsumerKeyFrame(ConsumerRef),
+    GetTransportStats(TransportRef),
+    GetProducerStats(ProducerRef),
+    GetConsumerStats(ConsumerRef),
     Leave,
 }
 
@@ -191,6 +220,12 @@ impl Request {
             Request::PauseProducer(_) => "producerPaused",
             Request::ResumeProducer(_) => "producerResumed",
             Request::CloseProducer(_) => "producerClosed",
+            Request::SetConsumerPreferredLayers(_) => "consumerPreferredLayersSet",
+            Request::SetConsumerPriority(_) => "consumerPrioritySet",
+            Request::RequestConsumerKeyFrame(_) => "consumerKeyFrameRequested",
+            Request::GetTransportStats(_) => "transportStats",
+            Request::GetProducerStats(_) => "producerStats",
+            Request::GetConsumerStats(_) => "consumerStats",
             Request::Leave => "left",
         }
     }
@@ -262,6 +297,12 @@ pub fn parse(text: &str) -> Incoming {
         "pauseProducer" => params(object).map(Request::PauseProducer),
         "resumeProducer" => params(object).map(Request::ResumeProducer),
         "closeProducer" => params(object).map(Request::CloseProducer),
+        "setConsumerPreferredLayers" => params(object).map(Request::SetConsumerPreferredLayers),
+        "setConsumerPriority" => params(object).map(Request::SetConsumerPriority),
+        "requestConsumerKeyFrame" => params(object).map(Request::RequestConsumerKeyFrame),
+        "getTransportStats" => params(object).map(Request::GetTransportStats),
+        "getProducerStats" => params(object).map(Request::GetProducerStats),
+        "getConsumerStats" => params(object).map(Request::GetConsumerStats),
         "leave" => Ok(Request::Leave),
         other => Err(RequestError::new(
             ErrorCode::UnknownMethod,

@@ -82,6 +82,7 @@ impl Room {
                 transport_id,
                 state,
             } => tracing::debug!(room = %self.id, %transport_id, ?state, "DTLS state"),
+            event => super::media_events::notify_owner(&self.lock(), event),
         }
     }
 }

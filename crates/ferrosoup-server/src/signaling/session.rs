@@ -15,6 +15,8 @@ use super::protocol::{
 };
 use super::room::{Room, Rooms};
 
+mod media;
+
 type Result<T> = std::result::Result<T, RequestError>;
 
 fn not_found(what: &str, id: &str) -> RequestError {
@@ -103,6 +105,12 @@ impl Session {
                 );
                 Ok(json!({}))
             }
+            Request::SetConsumerPreferredLayers(r) => self.set_consumer_preferred_layers(r).await,
+            Request::SetConsumerPriority(r) => self.set_consumer_priority(r).await,
+            Request::RequestConsumerKeyFrame(r) => self.request_consumer_key_frame(r).await,
+            Request::GetTransportStats(r) => self.transport_stats(r).await,
+            Request::GetProducerStats(r) => self.producer_stats(r).await,
+            Request::GetConsumerStats(r) => self.consumer_stats(r).await,
             Request::Leave => {
                 self.leave().await;
                 Ok(json!({}))

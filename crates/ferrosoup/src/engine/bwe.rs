@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use goog_cc::network_control::{NetworkControllerConfig, NetworkControllerInterface};
 use goog_cc::transport::{
-    NetworkControlUpdate, PacedPacketInfo, PacketResult, ProcessInterval, RoundTripTimeUpdate,
-    SentPacket, StreamsConfig, TargetRateConstraints, TransportPacketsFeedback,
+    NetworkAvailability, NetworkControlUpdate, PacedPacketInfo, PacketResult, ProcessInterval,
+    RoundTripTimeUpdate, SentPacket, StreamsConfig, TargetRateConstraints,
+    TransportPacketsFeedback,
 };
 use goog_cc::units::{DataRate, DataSize, TimeDelta, Timestamp};
 use goog_cc::{GoogCcConfig, GoogCcNetworkController};
@@ -65,12 +66,22 @@ impl Probe {
     }
 }
 
+/// The estimator, made `Send` so the engine can move between the runtime's threads.
+struct Controller(GoogCcNetworkController);
+
+// SAFETY: `GoogCcNetworkController` is not `Send` only because it holds a `Box<dyn
+// AcknowledgedBitrateEstimatorInterface>` whose trait lacks a `Send` bound. In goog_cc 0.1.4 (pinned with `=` in
+// Cargo.toml so this audit stays true) that box holds either `AcknowledgedBitrateEstimator` or
+// `RobustThroughputEstimator`, both plain owned data (numbers, `VecDeque`s, `Option`s): no `Rc`, `Cell`, raw pointer
+// or thread-local. The controller is owned by one engine and never shared, so moving it to another thread is sound.
+unsafe impl Send for Controller {}
+
 pub(crate) struct Bwe {
-    controller: GoogCcNetworkController,
+    controller: Controller,
     epoch: Instant,
     sent: Box<[SentSlot]>,
-    /// Extended sequence number the next sent packet gets.
-    next_seq: i64,
+    /// Extended transport-wide sequence number of the last packet sent.
+    last_seq: Option<i64>,
     /// Remote receive clock (µs, unwrapped) → ours: the offset fixed at the first feedback.
     remote_offset: Option<i64>,
     last_reference: Option<i64>,
@@ -79,16 +90,17 @@ pub(crate) struct Bwe {
     desired: u64,
     probes: Vec<Probe>,
     next_process: Instant,
+    /// How often the estimator had to be replaced after rejecting its input.
     resets: u32,
 }
 
 impl Bwe {
     pub fn new(now: Instant) -> Self {
-        Bwe {
-            controller: new_controller(Timestamp::from_micros(0), INITIAL_BITRATE),
+        let mut bwe = Bwe {
+            controller: Controller(new_controller(Timestamp::from_micros(0), INITIAL_BITRATE)),
             epoch: now,
             sent: vec![SentSlot::default(); SENT_HISTORY].into_boxed_slice(),
-            next_seq: 0,
+            last_seq: None,
             remote_offset: None,
             last_reference: None,
             target: INITIAL_BITRATE,
@@ -96,7 +108,14 @@ impl Bwe {
             probes: Vec::new(),
             next_process: now,
             resets: 0,
-        }
+        };
+        // The path exists once a consumer does: this starts the estimator's initial probing.
+        let available = NetworkAvailability {
+            at_time: Timestamp::from_micros(0),
+            network_available: true,
+        };
+        bwe.call(now, |c| c.on_network_availability(available));
+        bwe
     }
 
     /// The current estimate of what can be sent, in bits per second.
@@ -104,25 +123,26 @@ impl Bwe {
         self.target
     }
 
-    /// How often the estimator had to be replaced after rejecting its input.
-    pub fn resets(&self) -> u32 {
-        self.resets
-    }
-
     fn micros(&self, at: Instant) -> i64 {
         at.saturating_duration_since(self.epoch).as_micros() as i64
     }
 
-    /// The transport-wide sequence number for the next packet (the caller puts it in the packet and then calls
-    /// [`Bwe::on_sent`]).
-    pub fn next_seq(&self) -> u16 {
-        self.next_seq as u16
-    }
-
-    /// Records a packet carrying [`Bwe::next_seq`]: `size` is its length on the wire.
-    pub fn on_sent(&mut self, now: Instant, size: usize, audio: bool, probe_cluster: Option<i32>) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    /// Records a packet sent with transport-wide sequence number `seq`; `size` is its length on the wire.
+    pub fn on_sent(
+        &mut self,
+        now: Instant,
+        seq: u16,
+        size: usize,
+        audio: bool,
+        probe_cluster: Option<i32>,
+    ) {
+        let seq = match self.last_seq {
+            Some(last) => last + seq.wrapping_sub(last as u16) as i16 as i64,
+            None => seq as i64,
+        };
+        if self.last_seq.is_none_or(|last| seq > last) {
+            self.last_seq = Some(seq);
+        }
         let send_us = self.micros(now);
         let probe_cluster = probe_cluster.unwrap_or(PacedPacketInfo::NOT_APROBE);
         if let Some(slot) = self.sent.get_mut(seq as usize & (SENT_HISTORY - 1)) {
@@ -140,7 +160,7 @@ impl Bwe {
 
     /// The client's transport-cc feedback about what we sent.
     pub fn on_feedback(&mut self, now: Instant, feedback: &TransportCc<'_>) {
-        let Some(highest) = self.next_seq.checked_sub(1) else {
+        let Some(highest) = self.last_seq else {
             return;
         };
         // Reference time: 24-bit signed multiples of 64 ms; unwrap it against the previous one.
@@ -254,7 +274,7 @@ impl Bwe {
         now: Instant,
         f: impl FnOnce(&mut GoogCcNetworkController) -> NetworkControlUpdate,
     ) {
-        let controller = &mut self.controller;
+        let controller = &mut self.controller.0;
         match catch_unwind(AssertUnwindSafe(|| f(controller))) {
             Ok(update) => self.apply(now, update),
             Err(_) => {
@@ -264,7 +284,7 @@ impl Bwe {
                     "bandwidth estimator rejected its input; restarting it"
                 );
                 let at = Timestamp::from_micros(self.micros(now));
-                self.controller = new_controller(at, self.target);
+                self.controller = Controller(new_controller(at, self.target));
                 self.probes.clear();
             }
         }
@@ -339,8 +359,8 @@ mod tests {
         let mut recorder = crate::rtp::TwccRecorder::new();
         let mut next_feedback = now + Duration::from_millis(100);
         for i in 0..secs * pps {
-            let seq = bwe.next_seq();
-            bwe.on_sent(now, size, false, None);
+            let seq = bwe.last_seq.map_or(0, |s| s as u16 + 1);
+            bwe.on_sent(now, seq, size, false, None);
             if lost_every == 0 || i % lost_every != 0 {
                 recorder.record(seq, 1, now + Duration::from_millis(20));
             }
@@ -369,15 +389,15 @@ mod tests {
         run(&mut bwe, start + Duration::from_secs(10), 10, 400, 1200, 4);
         let lossy = bwe.available_bitrate();
         assert!(lossy < clean, "25% loss: {lossy} vs {clean}");
-        assert_eq!(bwe.resets(), 0);
+        assert_eq!(bwe.resets, 0);
     }
 
     #[test]
     fn garbage_feedback_never_panics() {
         let start = Instant::now();
         let mut bwe = Bwe::new(start);
-        for _ in 0..100 {
-            bwe.on_sent(start, 1000, false, None);
+        for seq in 0..100 {
+            bwe.on_sent(start, seq, 1000, false, None);
         }
         let mut seed = 7u32;
         for round in 0..2000u32 {

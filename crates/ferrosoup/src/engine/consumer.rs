@@ -4,11 +4,14 @@ use std::time::Instant;
 
 use slotmap::new_key_type;
 
+use super::layers::LayerSelector;
 use super::producer::{ProducerKey, ProducerState};
 use super::retransmit::SentRing;
 use super::transport::TransportKey;
 use crate::ids::ConsumerId;
-use crate::rtp::{ExtensionIdMap, RtpRewriter};
+use crate::producer::ProducerType;
+use crate::rtp::picture_id::Vp8Continuity;
+use crate::rtp::{CodecKind, ExtensionIdMap, RtpRewriter};
 use crate::rtp_parameters::{MediaKind, RtpParameters};
 use crate::Error;
 
@@ -29,10 +32,28 @@ pub(crate) struct ConsumerState {
     pub rtx_ssrc: Option<u32>,
     pub paused: bool,
     pub producer_paused: bool,
-    /// Video waits for a key frame after (re)starting, so the receiver never decodes from a delta frame.
-    pub key_frame_required: bool,
-    /// Which of the producer's streams this consumer forwards.
-    pub stream: usize,
+    /// Video: which stream and temporal layers are forwarded. It also makes video wait for a key frame after
+    /// (re)starting, so the receiver never decodes from a delta frame. `None` for audio (everything is forwarded).
+    pub layers: Option<LayerSelector>,
+    /// Keeps VP8 picture ids continuous across simulcast stream switches.
+    pub vp8: Option<Vp8Continuity>,
+    /// Share of the transport's bitrate relative to its other consumers (1–255, default 1).
+    pub priority: u8,
+    /// 0–10: how well the client receives this consumer's stream (from its receiver reports).
+    pub score: u8,
+    /// The producer score and the sum of the producer's stream scores last reported with `score` (so an event
+    /// goes out only when something changed).
+    pub score_base: (u32, i32),
+    pub nack_count: u64,
+    pub nack_packet_count: u64,
+    pub pli_count: u64,
+    pub fir_count: u64,
+    pub retransmitted: u64,
+    pub retransmitted_bytes: u64,
+    /// Bytes sent (RTP, on the wire) and the bitrate over the last second.
+    pub bytes_sent: u64,
+    pub bitrate: u64,
+    pub bitrate_base: u64,
     pub rewriter: RtpRewriter,
     pub last_sent: Option<Instant>,
     /// Router extension ids this consumer negotiated (others are left out).
@@ -105,8 +126,27 @@ impl ConsumerState {
             rtx_ssrc,
             paused,
             producer_paused: p.paused,
-            key_frame_required: p.kind == MediaKind::Video,
-            stream: 0,
+            layers: (p.kind == MediaKind::Video).then(|| {
+                let spatial = match p.producer_type {
+                    ProducerType::Simulcast => p.streams.len(),
+                    _ => 1,
+                };
+                LayerSelector::new(spatial.min(u8::MAX as usize) as u8, p.temporal_layers)
+            }),
+            vp8: (media.and_then(|m| CodecKind::from_mime(&m.mime_type)) == Some(CodecKind::Vp8))
+                .then(Vp8Continuity::default),
+            priority: 1,
+            score: 10,
+            score_base: (u32::MAX, -1),
+            nack_count: 0,
+            nack_packet_count: 0,
+            pli_count: 0,
+            fir_count: 0,
+            retransmitted: 0,
+            retransmitted_bytes: 0,
+            bytes_sent: 0,
+            bitrate: 0,
+            bitrate_base: 0,
             rewriter: RtpRewriter::new(ssrc, clock_rate, rand::random(), rand::random()),
             last_sent: None,
             ext_map,
@@ -142,7 +182,42 @@ impl ConsumerState {
             // Whatever comes next starts a new epoch: sequence numbers continue from the last sent one, and video
             // restarts at a key frame.
             self.rewriter.require_sync();
-            self.key_frame_required = self.kind == MediaKind::Video;
+            if let Some(layers) = self.layers.as_mut() {
+                layers.restart();
+            }
+        }
+    }
+
+    /// What was last reported: (score, producer score, sum of producer stream scores).
+    pub fn score_base_key(&self) -> (u8, u8, u32) {
+        (
+            self.score,
+            self.score_base.0 as u8,
+            self.score_base.1 as u32,
+        )
+    }
+
+    /// Video that waits for a key frame (to start, or to switch streams).
+    pub fn wants_key_frame(&self) -> bool {
+        self.layers.as_ref().is_some_and(|l| l.needs_key_frame())
+    }
+
+    /// The producer stream whose key frame this consumer waits for, else the one it forwards.
+    pub fn wanted_stream(&self) -> usize {
+        self.layers.as_ref().map_or(0, |l| {
+            if l.needs_key_frame() {
+                l.target.spatial_layer as usize
+            } else {
+                l.current.map_or(0, |c| c.spatial_layer as usize)
+            }
+        })
+    }
+
+    /// The producer stream being forwarded now.
+    pub fn current_stream(&self) -> Option<usize> {
+        match &self.layers {
+            Some(l) => l.current.map(|c| c.spatial_layer as usize),
+            None => Some(0),
         }
     }
 }

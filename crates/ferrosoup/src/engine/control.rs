@@ -96,6 +96,7 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
         } => {
             let _ = reply.send(consume(
                 engine,
+                now,
                 transport_id,
                 id,
                 producer_id,
@@ -124,8 +125,12 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
         Command::RequestConsumerKeyFrame { id, reply } => {
             let result = match engine.consumer_ids.get(&id).copied() {
                 Some(key) => {
-                    if let Some(producer) = engine.consumers.get(key).map(|c| c.producer) {
-                        super::rtcp::request_key_frame(engine, now, producer);
+                    if let Some((producer, stream)) = engine
+                        .consumers
+                        .get(key)
+                        .map(|c| (c.producer, c.wanted_stream()))
+                    {
+                        super::rtcp::request_key_frame(engine, now, producer, Some(stream));
                     }
                     Ok(())
                 }
@@ -138,10 +143,72 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
                 close_consumer(engine, key);
             }
         }
+        Command::SetConsumerPreferredLayers { id, layers, reply } => {
+            let result = consumer_key(engine, id).map(|key| {
+                if let Some(c) = engine.consumers.get_mut(key) {
+                    if let Some(selector) = c.layers.as_mut() {
+                        selector.set_preferred(layers);
+                    }
+                    let transport = c.transport;
+                    super::congestion::allocate_transport(engine, now, transport);
+                }
+            });
+            let _ = reply.send(result);
+        }
+        Command::SetConsumerPriority {
+            id,
+            priority,
+            reply,
+        } => {
+            let result = consumer_key(engine, id).map(|key| {
+                if let Some(c) = engine.consumers.get_mut(key) {
+                    c.priority = priority.max(1);
+                    let transport = c.transport;
+                    super::congestion::allocate_transport(engine, now, transport);
+                }
+            });
+            let _ = reply.send(result);
+        }
+        Command::GetConsumerStats { id, reply } => {
+            let result = consumer_key(engine, id).and_then(|key| {
+                engine
+                    .consumers
+                    .get(key)
+                    .map(|c| engine.consumer_stats(c))
+                    .ok_or_else(|| Error::not_found("consumer", id))
+            });
+            let _ = reply.send(result);
+        }
+        Command::GetProducerStats { id, reply } => {
+            let result = engine
+                .producer_ids
+                .get(&id)
+                .and_then(|key| engine.producers.get(*key))
+                .map(|p| engine.producer_stats(p))
+                .ok_or_else(|| Error::not_found("producer", id));
+            let _ = reply.send(result);
+        }
+        Command::GetTransportStats { id, reply } => {
+            let result = engine
+                .transport_ids
+                .get(&id)
+                .and_then(|key| engine.transports.get(*key))
+                .map(|t| engine.transport_stats(t))
+                .ok_or_else(|| Error::not_found("transport", id));
+            let _ = reply.send(result);
+        }
         Command::Dump { reply } => {
             let _ = reply.send(engine.dump());
         }
     }
+}
+
+fn consumer_key(engine: &Engine, id: ConsumerId) -> Result<super::ConsumerKey, Error> {
+    engine
+        .consumer_ids
+        .get(&id)
+        .copied()
+        .ok_or_else(|| Error::not_found("consumer", id))
 }
 
 fn create_webrtc_transport(
@@ -196,6 +263,18 @@ fn create_webrtc_transport(
         consumer_ssrcs: HashMap::new(),
         next_mid: 0,
         twcc_seq: 0,
+        last_twcc: None,
+        bwe: None,
+        last_allocation: None,
+        probe_seq: rand::random(),
+        probe_next: None,
+        bytes_sent: 0,
+        bytes_received: 0,
+        probation_bytes_sent: 0,
+        send_bitrate: 0,
+        recv_bitrate: 0,
+        bitrate_base: (0, 0),
+        remb_bitrate: None,
         rtcp_ssrc: rand::random(),
         twcc: crate::rtp::TwccRecorder::new(),
         twcc_ext: 0,
@@ -315,6 +394,7 @@ fn produce(
 
 fn consume(
     engine: &mut Engine,
+    now: Instant,
     transport_id: TransportId,
     id: ConsumerId,
     producer_id: ProducerId,
@@ -357,6 +437,7 @@ fn consume(
         producer_paused: p.paused,
     };
     let ssrcs = [Some(state.ssrc), state.rtx_ssrc];
+    let transport_cc = state.twcc_ext != 0;
     let key = engine.consumers.insert(state);
     for ssrc in ssrcs.into_iter().flatten() {
         t.consumer_ssrcs.insert(ssrc, key);
@@ -364,6 +445,9 @@ fn consume(
     t.consumers.push(key);
     engine.producers[pkey].consumers.push(key);
     engine.consumer_ids.insert(id, key);
+    if transport_cc {
+        super::congestion::ensure_bwe(engine, now, tkey);
+    }
     Ok(info)
 }
 
@@ -388,7 +472,7 @@ fn set_producer_paused(
         }
     }
     if !paused && engine.producers[key].kind == MediaKind::Video {
-        super::rtcp::request_key_frame(engine, now, key);
+        super::rtcp::request_key_frame(engine, now, key, None);
     }
     Ok(())
 }
@@ -407,8 +491,16 @@ fn set_consumer_paused(
     let was_active = c.is_active();
     c.set_paused(paused);
     if !was_active && c.is_active() && c.kind == MediaKind::Video {
-        let producer = c.producer;
-        super::rtcp::request_key_frame(engine, now, producer);
+        let transport = c.transport;
+        // Pick the layers the link allows before asking for the key frame of the stream to start with.
+        super::congestion::allocate_transport(engine, now, transport);
+        if let Some((producer, stream)) = engine
+            .consumers
+            .get(key)
+            .map(|c| (c.producer, c.wanted_stream()))
+        {
+            super::rtcp::request_key_frame(engine, now, producer, Some(stream));
+        }
     }
     Ok(())
 }

@@ -11,24 +11,7 @@
 //!
 //! Packets of the current stream above the current temporal layer are dropped (the rewriter closes the sequence gap).
 
-use serde::{Deserialize, Serialize};
-
-/// A spatial and a temporal layer index, as mediasoup names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Layers {
-    pub spatial_layer: u8,
-    pub temporal_layer: u8,
-}
-
-impl Layers {
-    pub const fn new(spatial_layer: u8, temporal_layer: u8) -> Self {
-        Layers {
-            spatial_layer,
-            temporal_layer,
-        }
-    }
-}
+pub(crate) use crate::consumer::ConsumerLayers as Layers;
 
 /// What to do with one packet of the producer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

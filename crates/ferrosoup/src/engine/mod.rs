@@ -9,16 +9,20 @@
 
 mod allocation;
 mod bwe;
+mod congestion;
 mod consumer;
 mod control;
 mod dtls;
 mod ice;
 mod layers;
+mod meter;
 mod outbox;
 mod packet;
 mod producer;
 mod retransmit;
 mod rtcp;
+mod score;
+mod stats;
 mod transport;
 
 pub(crate) use outbox::Datagram;
@@ -93,6 +97,8 @@ pub(crate) struct Engine {
     next_feedback: Option<Instant>,
     /// Wall clock for NTP timestamps in reports, anchored once so reports stay monotonic.
     ntp: crate::rtp::NtpClock,
+    /// When the engine started (a base for generated RTP timestamps).
+    epoch: Instant,
 }
 
 impl Engine {
@@ -112,6 +118,7 @@ impl Engine {
             next_report: None,
             next_feedback: None,
             ntp: crate::rtp::NtpClock::new(),
+            epoch: Instant::now(),
         }
     }
 
@@ -140,6 +147,9 @@ impl Engine {
             {
                 earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
             }
+        }
+        if let Some(at) = congestion::poll_timeout(self) {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
         earliest
     }
@@ -170,8 +180,10 @@ impl Engine {
         if self.next_report.is_some_and(|t| t <= now) {
             self.request_pending_key_frames(now, None);
             rtcp::send_reports(self, now);
+            score::update(self, now);
             self.next_report = Some(now + REPORT_INTERVAL);
         }
+        congestion::handle_timeout(self, now);
     }
 
     pub fn dump(&self) -> WorkerDump {
@@ -299,12 +311,13 @@ impl Engine {
         }
     }
 
-    /// Asks for a key frame for every consumer (of one transport, or all) that is active but still waiting for one.
-    /// The per-stream throttle keeps this to one request a second per producer stream.
+    /// Asks for a key frame for every consumer (of one transport, or all) that is active but still waiting for one
+    /// (to start, or to switch to another simulcast stream). The per-stream throttle keeps this to one request a
+    /// second per producer stream.
     fn request_pending_key_frames(&mut self, now: Instant, transport: Option<TransportKey>) {
-        let mut producers: Vec<ProducerKey> = Vec::new();
+        let mut wanted: Vec<(ProducerKey, usize)> = Vec::new();
         for c in self.consumers.values() {
-            if c.key_frame_required
+            if c.wants_key_frame()
                 && c.is_active()
                 // A consumer whose client never connects must not make its producer send key frames forever.
                 && self
@@ -312,13 +325,15 @@ impl Engine {
                     .get(c.transport)
                     .is_some_and(|t| t.selected.is_some() && t.srtp_out.is_some())
                 && transport.is_none_or(|t| t == c.transport)
-                && !producers.contains(&c.producer)
             {
-                producers.push(c.producer);
+                let want = (c.producer, c.wanted_stream());
+                if !wanted.contains(&want) {
+                    wanted.push(want);
+                }
             }
         }
-        for producer in producers {
-            rtcp::request_key_frame(self, now, producer);
+        for (producer, stream) in wanted {
+            rtcp::request_key_frame(self, now, producer, Some(stream));
         }
     }
 }

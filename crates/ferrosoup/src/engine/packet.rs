@@ -10,13 +10,16 @@ use std::time::Instant;
 use is::stun::StunMessage;
 
 use super::consumer::ConsumerState;
+use super::layers::{PacketLayers, Verdict};
 use super::transport::TransportKey;
 use super::transport::TransportState;
 use super::Engine;
+use crate::router::RouterEvent;
 use crate::rtp::{
-    classify_packet, is_keyframe, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions,
-    PacketClass, Rewritten, RtpPacket,
+    classify_packet, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions, CodecKind,
+    PacketClass, PayloadDescriptor, Rewritten, RtpPacket,
 };
+use crate::rtp_parameters::MediaKind;
 
 /// Room an outgoing RTP packet needs beyond its plaintext for the SRTP tag (the largest of the profiles).
 const SRTP_MAX_OVERHEAD: usize = 16;
@@ -105,7 +108,9 @@ impl Engine {
         rtcp: bool,
     ) -> Option<(TransportKey, usize)> {
         let tkey = *self.by_remote.get(&(socket, from))?;
-        let srtp = self.transports.get_mut(tkey)?.srtp_in.as_mut()?;
+        let t = self.transports.get_mut(tkey)?;
+        t.bytes_received += buf.len() as u64;
+        let srtp = t.srtp_in.as_mut()?;
         let len = if rtcp {
             srtp.unprotect_rtcp(buf)
         } else {
@@ -135,10 +140,18 @@ impl Engine {
                 return;
             };
             // Padding-only probes (no original sequence number) end here.
-            match rtx_decode_in_place(buf, len, original_pt, original_ssrc) {
+            let n = match rtx_decode_in_place(buf, len, original_pt, original_ssrc) {
                 Some(n) if original_pt != 0xFF => n,
                 _ => return,
+            };
+            if let Some(s) = self
+                .producers
+                .get_mut(pkey)
+                .and_then(|p| p.streams.get_mut(stream))
+            {
+                s.retransmitted += 1;
             }
+            n
         } else {
             len
         };
@@ -177,7 +190,9 @@ impl Engine {
         packet.set_ssrc(s.mapped_ssrc);
         packet.remap_extensions(&p.ext_map);
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
-        let key_frame = codec.is_some_and(|c| is_keyframe(c, packet.payload()));
+        let layers = packet_layers(codec, stream, packet.payload());
+        s.meter.on_packet(now, layers.temporal_id, len);
+        s.bytes += len as u64;
         let (seq, ts) = (packet.sequence_number(), packet.timestamp());
         if let Some(ring) = s.ring.as_mut() {
             let outbox = &mut self.outbox;
@@ -185,11 +200,12 @@ impl Engine {
         }
 
         let p = &self.producers[pkey];
+        let mut want_key_frame = false;
         for &ckey in &p.consumers {
             let Some(c) = self.consumers.get_mut(ckey) else {
                 continue;
             };
-            if !c.is_active() || c.stream != stream || !c.payload_types[mapped_pt as usize & 0x7F] {
+            if !c.is_active() || !c.payload_types[mapped_pt as usize & 0x7F] {
                 continue;
             }
             let Some(t) = self.transports.get_mut(c.transport) else {
@@ -198,12 +214,35 @@ impl Engine {
             if t.selected.is_none() || t.srtp_out.is_none() {
                 continue;
             }
-            if c.key_frame_required {
-                if !key_frame {
-                    continue;
+            let mut resync = false;
+            if let Some(selector) = c.layers.as_mut() {
+                match selector.on_packet(layers) {
+                    Verdict::Ignore => continue,
+                    Verdict::Drop => {
+                        if c.rewriter.is_synced() {
+                            c.rewriter.drop_packet(seq);
+                        }
+                        continue;
+                    }
+                    Verdict::Forward { resync: r } => resync = r,
                 }
-                c.key_frame_required = false;
-                tracing::debug!(consumer = %c.id, seq, "consumer starts at a key frame");
+                if selector.changed {
+                    selector.changed = false;
+                    if let Some(router) = self.routers.get(&t.router) {
+                        router.emit(RouterEvent::ConsumerLayersChanged {
+                            consumer_id: c.id,
+                            layers: selector.current,
+                        });
+                    }
+                }
+                want_key_frame |= selector.needs_key_frame();
+            }
+            if resync {
+                tracing::debug!(consumer = %c.id, seq, stream, "consumer starts at a key frame");
+                c.rewriter.require_sync();
+                if let Some(vp8) = c.vp8.as_mut() {
+                    vp8.require_sync();
+                }
             }
             if !c.rewriter.is_synced() {
                 let elapsed = c
@@ -233,13 +272,19 @@ impl Engine {
                     c.stats
                         .on_packet_sent(rewritten.timestamp, payload_len, now);
                     if let Some(sent) = c.sent.as_mut() {
-                        sent.record(rewritten.seq, seq, rewritten.timestamp);
+                        sent.record(rewritten.seq, seq, rewritten.timestamp, stream);
                     }
                     c.last_sent = Some(now);
+                    c.bytes_sent += n as u64;
+                    t.on_sent(now, n, c.kind == MediaKind::Audio);
                     self.outbox.push(out_socket, to, out);
                 }
                 Err(_) => self.outbox.recycle(out),
             }
+        }
+        if want_key_frame {
+            // A consumer waits to switch to this producer's other stream; its key frame request is throttled.
+            self.request_pending_key_frames(now, None);
         }
     }
 
@@ -247,6 +292,7 @@ impl Engine {
     /// producer stream's recent packets.
     pub(super) fn retransmit(
         &mut self,
+        now: Instant,
         tkey: TransportKey,
         media_ssrc: u32,
         lost: impl Iterator<Item = u16>,
@@ -261,23 +307,26 @@ impl Engine {
         let Some(c) = self.consumers.get_mut(ckey) else {
             return;
         };
-        let (Some(sent), Some(ring)) = (
-            c.sent.as_ref(),
-            self.producers
-                .get(c.producer)
-                .and_then(|p| p.streams.get(c.stream))
-                .and_then(|s| s.ring.as_ref()),
-        ) else {
+        let (true, Some(p)) = (c.sent.is_some(), self.producers.get(c.producer)) else {
             return;
         };
         let Some(t) = self.transports.get_mut(c.transport) else {
             return;
         };
+        c.nack_count += 1;
         for out_seq in lost {
-            let Some((in_seq, out_ts)) = sent.lookup(out_seq) else {
+            c.nack_packet_count += 1;
+            let Some((in_seq, out_ts, stream)) = c.sent.as_ref().and_then(|s| s.lookup(out_seq))
+            else {
                 continue;
             };
-            let Some(original) = ring.get(in_seq).and_then(|b| RtpPacket::parse(b).ok()) else {
+            let Some(original) = p
+                .streams
+                .get(stream)
+                .and_then(|s| s.ring.as_ref())
+                .and_then(|ring| ring.get(in_seq))
+                .and_then(|b| RtpPacket::parse(b).ok())
+            else {
                 continue;
             };
             let mut out = self.outbox.buffer();
@@ -310,6 +359,9 @@ impl Engine {
             match srtp.protect_rtp(&mut out, len) {
                 Ok(n) => {
                     out.truncate(n);
+                    c.retransmitted += 1;
+                    c.retransmitted_bytes += n as u64;
+                    t.on_sent(now, n, c.kind == MediaKind::Audio);
                     self.outbox.push(socket, to, out);
                 }
                 Err(_) => self.outbox.recycle(out),
@@ -392,7 +444,7 @@ impl Engine {
 fn write_consumer_packet<B: AsRef<[u8]>>(
     out: &mut Vec<u8>,
     packet: &RtpPacket<B>,
-    c: &ConsumerState,
+    c: &mut ConsumerState,
     t: &mut TransportState,
     rewritten: Rewritten,
 ) -> Option<usize> {
@@ -410,12 +462,42 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
             w.push(c.twcc_ext, &twcc.to_be_bytes());
         }
     });
+    t.last_twcc = None;
     if c.twcc_ext != 0 {
+        t.last_twcc = Some(twcc);
         t.twcc_seq = t.twcc_seq.wrapping_add(1);
     }
     let mut view = RtpPacket::parse(&mut out[..]).ok()?;
     view.set_ssrc(c.ssrc);
     view.set_sequence_number(rewritten.seq);
     view.set_timestamp(rewritten.timestamp);
+    if let Some(vp8) = c.vp8.as_mut() {
+        vp8.rewrite(view.payload_mut());
+    }
     Some(view.payload_len())
+}
+
+/// What the layer selection needs to know about a packet, from its payload descriptor.
+fn packet_layers(codec: Option<CodecKind>, stream: usize, payload: &[u8]) -> PacketLayers {
+    let mut layers = PacketLayers {
+        stream,
+        ..Default::default()
+    };
+    let Some(descriptor) = codec.and_then(|c| PayloadDescriptor::parse(c, payload)) else {
+        return layers;
+    };
+    layers.key_frame = descriptor.is_keyframe();
+    layers.temporal_id = descriptor.temporal_id();
+    match descriptor {
+        PayloadDescriptor::Vp8(d) => {
+            layers.frame_start = d.start_of_partition && d.partition_id == 0;
+            layers.layer_sync = d.layer_sync;
+        }
+        PayloadDescriptor::Vp9(d) => {
+            layers.frame_start = d.start_of_frame && d.spatial_id.unwrap_or(0) == 0;
+            layers.layer_sync = d.switching_up;
+        }
+        _ => layers.frame_start = true,
+    }
+    layers
 }

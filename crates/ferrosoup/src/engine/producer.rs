@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use slotmap::new_key_type;
 
+use super::meter::LayerMeter;
 use super::retransmit::{NackTracker, PacketRing};
 use super::transport::TransportKey;
 use super::ConsumerKey;
@@ -45,6 +46,20 @@ pub(crate) struct RecvStream {
     pub ring: Option<PacketRing>,
     /// Gaps to ask the sender to repair.
     pub nack: NackTracker,
+    /// Bitrate per temporal layer.
+    pub meter: LayerMeter,
+    /// 0–10: how well we receive this stream (from loss over the last report interval).
+    pub score: u8,
+    /// (expected, received) at the last score update.
+    pub score_base: (u32, u32),
+    /// Loss over the last report interval, in 1/256 units.
+    pub fraction_lost: u8,
+    pub retransmitted: u64,
+    pub nack_count: u64,
+    pub nack_packet_count: u64,
+    pub pli_count: u64,
+    pub fir_count: u64,
+    pub bytes: u64,
 }
 
 pub(crate) struct ProducerState {
@@ -68,6 +83,8 @@ pub(crate) struct ProducerState {
     /// The sender's id of transport-wide-cc (0: not negotiated).
     pub twcc_ext: u8,
     pub streams: Vec<RecvStream>,
+    /// Temporal layers per stream, from the scalability mode (1 when none).
+    pub temporal_layers: u8,
     pub consumers: Vec<ConsumerKey>,
     pub key_frame_request: KeyFrameRequest,
     pub fir_seq: u8,
@@ -155,14 +172,25 @@ impl ProducerState {
                 stats: crate::rtp::ReceiveStats::new(encoding.ssrc.unwrap_or(0), clock_rate),
                 ring: nack.then(PacketRing::new),
                 nack: NackTracker::new(),
+                meter: LayerMeter::default(),
+                score: 0,
+                score_base: (0, 0),
+                fraction_lost: 0,
+                retransmitted: 0,
+                nack_count: 0,
+                nack_packet_count: 0,
+                pli_count: 0,
+                fir_count: 0,
+                bytes: 0,
             })
             .collect::<Vec<_>>();
-        let svc = rtp_parameters
+        let mode = rtp_parameters
             .encodings
             .first()
             .and_then(|e| e.scalability_mode.as_deref())
-            .and_then(ScalabilityMode::parse)
-            .is_some_and(|m| m.spatial_layers > 1 || m.temporal_layers > 1);
+            .and_then(ScalabilityMode::parse);
+        let svc = mode.is_some_and(|m| m.spatial_layers > 1 || m.temporal_layers > 1);
+        let temporal_layers = mode.map_or(1, |m| m.temporal_layers.clamp(1, 4));
         let producer_type = if streams.len() > 1 {
             ProducerType::Simulcast
         } else if svc {
@@ -186,6 +214,7 @@ impl ProducerState {
             codec_of,
             ext_map,
             streams,
+            temporal_layers,
             consumers: Vec::new(),
             key_frame_request,
             fir_seq: 0,

@@ -62,7 +62,8 @@ impl PacketRing {
 
 /// For one consumer: which incoming sequence number and outgoing timestamp each recently sent sequence number had.
 pub(crate) struct SentRing {
-    slots: Box<[(u16, u16, u32); PACKET_RING]>,
+    /// (outgoing seq, incoming seq, outgoing timestamp, producer stream).
+    slots: Box<[(u16, u16, u32, u8); PACKET_RING]>,
     /// Sent at least once since created (slot 0 is otherwise indistinguishable from a real entry).
     filled: Box<[bool; PACKET_RING]>,
 }
@@ -70,22 +71,23 @@ pub(crate) struct SentRing {
 impl SentRing {
     pub fn new() -> Self {
         SentRing {
-            slots: Box::new([(0, 0, 0); PACKET_RING]),
+            slots: Box::new([(0, 0, 0, 0); PACKET_RING]),
             filled: Box::new([false; PACKET_RING]),
         }
     }
 
-    pub fn record(&mut self, out_seq: u16, in_seq: u16, out_ts: u32) {
+    pub fn record(&mut self, out_seq: u16, in_seq: u16, out_ts: u32, stream: usize) {
         let i = out_seq as usize % PACKET_RING;
-        self.slots[i] = (out_seq, in_seq, out_ts);
+        self.slots[i] = (out_seq, in_seq, out_ts, stream.min(u8::MAX as usize) as u8);
         self.filled[i] = true;
     }
 
-    /// The incoming sequence number and outgoing timestamp of outgoing `out_seq`, if still remembered.
-    pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32)> {
+    /// The incoming sequence number, outgoing timestamp and producer stream of outgoing `out_seq`, if still
+    /// remembered.
+    pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32, usize)> {
         let i = out_seq as usize % PACKET_RING;
-        let (o, input, ts) = self.slots[i];
-        (self.filled[i] && o == out_seq).then_some((input, ts))
+        let (o, input, ts, stream) = self.slots[i];
+        (self.filled[i] && o == out_seq).then_some((input, ts, stream as usize))
     }
 }
 
@@ -203,8 +205,8 @@ mod tests {
         assert_eq!(ring.get(10), None);
         let mut sent = SentRing::new();
         assert_eq!(sent.lookup(0), None);
-        sent.record(0, 500, 9000);
-        assert_eq!(sent.lookup(0), Some((500, 9000)));
+        sent.record(0, 500, 9000, 2);
+        assert_eq!(sent.lookup(0), Some((500, 9000, 2)));
         assert_eq!(sent.lookup(PACKET_RING as u16), None);
     }
 }

@@ -16,8 +16,14 @@ const RTCP_BUFFER: usize = 1500;
 /// Report blocks per receiver report (RFC 3550's 5-bit count).
 const MAX_REPORT_BLOCKS: usize = 31;
 
-/// Asks the producer's sender for a key frame on each of its streams (PLI or FIR, as it negotiated), throttled.
-pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: ProducerKey) {
+/// Asks the producer's sender for a key frame on one of its streams, or all (PLI or FIR, as it negotiated),
+/// throttled.
+pub(super) fn request_key_frame(
+    engine: &mut Engine,
+    now: Instant,
+    pkey: ProducerKey,
+    stream: Option<usize>,
+) {
     let Some(p) = engine.producers.get_mut(pkey) else {
         return;
     };
@@ -27,10 +33,13 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
     let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
         return;
     };
-    for s in p.streams.iter_mut() {
+    for (index, s) in p.streams.iter_mut().enumerate() {
         let Some(media_ssrc) = s.ssrc else {
             continue;
         };
+        if stream.is_some_and(|wanted| wanted != index) {
+            continue;
+        }
         if s.last_key_frame_request
             .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
         {
@@ -59,6 +68,11 @@ pub(super) fn request_key_frame(engine: &mut Engine, now: Instant, pkey: Produce
         });
         if sent {
             s.last_key_frame_request = Some(now);
+            match request {
+                KeyFrameRequest::Pli => s.pli_count += 1,
+                KeyFrameRequest::Fir => s.fir_count += 1,
+                KeyFrameRequest::None => {}
+            }
             tracing::debug!(producer = %p.id, ssrc = media_ssrc, "key frame requested");
         }
     }
@@ -75,10 +89,20 @@ pub(super) fn handle_incoming(engine: &mut Engine, now: Instant, tkey: Transport
             continue;
         };
         match view {
-            RtcpView::Pli(pli) => key_frame_wanted(engine, now, tkey, pli.media_ssrc),
+            RtcpView::Pli(pli) => key_frame_wanted(engine, now, tkey, pli.media_ssrc, false),
             RtcpView::Fir(fir) => {
                 for entry in fir.entries() {
-                    key_frame_wanted(engine, now, tkey, entry.ssrc);
+                    key_frame_wanted(engine, now, tkey, entry.ssrc, true);
+                }
+            }
+            RtcpView::TransportCc(feedback) => {
+                if let Some(bwe) = engine.transports.get_mut(tkey).and_then(|t| t.bwe.as_mut()) {
+                    bwe.on_feedback(now, &feedback);
+                }
+            }
+            RtcpView::Remb(remb) => {
+                if let Some(t) = engine.transports.get_mut(tkey) {
+                    t.remb_bitrate = Some(remb.bitrate);
                 }
             }
             RtcpView::SenderReport(sr) => {
@@ -94,30 +118,42 @@ pub(super) fn handle_incoming(engine: &mut Engine, now: Instant, tkey: Transport
                         s.stats.on_sender_report(&sr.info, now);
                     }
                 }
-                on_report_blocks(engine, tkey, sr.reports);
+                on_report_blocks(engine, now, tkey, sr.reports);
             }
-            RtcpView::ReceiverReport(rr) => on_report_blocks(engine, tkey, rr.reports),
-            RtcpView::Nack(nack) => engine.retransmit(tkey, nack.media_ssrc, nack.lost()),
-            // NACK, REMB and transport-cc feed loss recovery and bandwidth estimation (not yet).
+            RtcpView::ReceiverReport(rr) => on_report_blocks(engine, now, tkey, rr.reports),
+            RtcpView::Nack(nack) => engine.retransmit(now, tkey, nack.media_ssrc, nack.lost()),
             _ => {}
         }
     }
 }
 
-fn key_frame_wanted(engine: &mut Engine, now: Instant, tkey: TransportKey, media_ssrc: u32) {
-    let producer = engine
+fn key_frame_wanted(
+    engine: &mut Engine,
+    now: Instant,
+    tkey: TransportKey,
+    media_ssrc: u32,
+    fir: bool,
+) {
+    let Some(c) = engine
         .transports
         .get(tkey)
         .and_then(|t| t.consumer_ssrcs.get(&media_ssrc))
-        .and_then(|ckey| engine.consumers.get(*ckey))
-        .map(|c| c.producer);
-    if let Some(pkey) = producer {
-        request_key_frame(engine, now, pkey);
+        .and_then(|ckey| engine.consumers.get_mut(*ckey))
+    else {
+        return;
+    };
+    if fir {
+        c.fir_count += 1;
+    } else {
+        c.pli_count += 1;
     }
+    let (pkey, stream) = (c.producer, c.wanted_stream());
+    request_key_frame(engine, now, pkey, Some(stream));
 }
 
 fn on_report_blocks(
     engine: &mut Engine,
+    now: Instant,
     tkey: TransportKey,
     blocks: impl Iterator<Item = ReportBlock>,
 ) {
@@ -130,8 +166,13 @@ fn on_report_blocks(
         else {
             continue;
         };
-        if let Some(c) = engine.consumers.get_mut(ckey) {
-            c.stats.on_report_block(&block, arrival);
+        let Some(c) = engine.consumers.get_mut(ckey) else {
+            continue;
+        };
+        if let Some(rtt) = c.stats.on_report_block(&block, arrival) {
+            if let Some(bwe) = engine.transports.get_mut(tkey).and_then(|t| t.bwe.as_mut()) {
+                bwe.on_rtt(now, rtt);
+            }
         }
     }
 }
@@ -241,11 +282,15 @@ fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
                 continue;
             }
             let sender = t.rtcp_ssrc;
-            engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
+            let sent = engine.outbox.push_with(socket, to, RTCP_BUFFER, |buf| {
                 let n = rtp::write_nack_from_seqs(buf, sender, media_ssrc, lost.iter().copied())
                     .ok()?;
                 srtp.protect_rtcp(buf, n).ok()
             });
+            if sent {
+                s.nack_count += 1;
+                s.nack_packet_count += lost.len() as u64;
+            }
         }
     }
     pending

@@ -51,10 +51,39 @@ pub(crate) struct TransportState {
     pub next_mid: u32,
     /// transport-wide-cc sequence numbers of what this transport sends.
     pub twcc_seq: u16,
+    /// The transport-wide sequence number the packet being sent got (set when it is written, taken when sent).
+    pub last_twcc: Option<u16>,
+    /// Send-side bandwidth estimation, from the first consumer that negotiated transport-cc.
+    pub bwe: Option<super::bwe::Bwe>,
+    /// When the consumers' layers were last allocated, and at what estimate.
+    pub last_allocation: Option<(std::time::Instant, u64)>,
+    /// Probator RTP state (padding sent to probe for bandwidth).
+    pub probe_seq: u16,
+    pub probe_next: Option<std::time::Instant>,
+    /// Byte counters for transport stats: (RTP, RTX, probation, everything).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub probation_bytes_sent: u64,
+    /// Bits per second over the last second, and the byte counts they were computed from.
+    pub send_bitrate: u64,
+    pub recv_bitrate: u64,
+    pub bitrate_base: (u64, u64),
+    /// The client's REMB estimate: the limit when it negotiated no transport-cc.
+    pub remb_bitrate: Option<u64>,
     /// Sender SSRC of our receiver reports and feedback.
     pub rtcp_ssrc: u32,
     /// Arrival times of the client's packets, for transport-cc feedback.
     pub twcc: crate::rtp::TwccRecorder,
     /// The client's transport-wide-cc extension id (one per BUNDLE transport), from its producers; 0 if none.
     pub twcc_ext: u8,
+}
+
+impl TransportState {
+    /// Accounts one packet sent to the client; `size` is its length on the wire.
+    pub fn on_sent(&mut self, now: std::time::Instant, size: usize, audio: bool) {
+        self.bytes_sent += size as u64;
+        if let (Some(bwe), Some(seq)) = (self.bwe.as_mut(), self.last_twcc.take()) {
+            bwe.on_sent(now, seq, size, audio, None);
+        }
+    }
 }

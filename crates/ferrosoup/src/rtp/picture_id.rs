@@ -47,7 +47,10 @@ impl Vp8Continuity {
                     .map_or(0, |last| last.wrapping_add(1).wrapping_sub(tl0));
             }
             let out = tl0.wrapping_add(self.tl0_offset);
-            if self.last_tl0.is_none_or(|last| out.wrapping_sub(last) < 0x80) {
+            if self
+                .last_tl0
+                .is_none_or(|last| out.wrapping_sub(last) < 0x80)
+            {
                 self.last_tl0 = Some(out);
             }
             d.set_tl0_pic_idx(payload, out);

@@ -124,6 +124,15 @@ impl WebRtcTransport {
         Ok(Consumer::new(info, self.inner.channel.clone()))
     }
 
+    /// Byte counters, bitrates, the bandwidth estimate and ICE/DTLS state, in mediasoup's stats shape.
+    pub async fn get_stats(&self) -> Result<crate::stats::TransportStats, Error> {
+        let id = self.id();
+        self.inner
+            .channel
+            .request(|reply| Command::GetTransportStats { id, reply })
+            .await
+    }
+
     /// Closes the transport with its producers and consumers now.
     pub fn close(&self) {
         self.inner

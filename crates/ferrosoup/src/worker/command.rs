@@ -8,9 +8,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
 use crate::router::RouterEvent;
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
+use crate::stats::{RtpStreamStats, TransportStats};
 use crate::transport::DtlsParameters;
 use crate::worker::WorkerDump;
-use crate::{ConsumerInfo, Error, ProducerInfo, WebRtcTransportInfo};
+use crate::{ConsumerInfo, ConsumerLayers, Error, ProducerInfo, WebRtcTransportInfo};
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
@@ -78,6 +79,28 @@ pub(crate) enum Command {
     },
     CloseConsumer {
         id: ConsumerId,
+    },
+    SetConsumerPreferredLayers {
+        id: ConsumerId,
+        layers: ConsumerLayers,
+        reply: Reply<()>,
+    },
+    SetConsumerPriority {
+        id: ConsumerId,
+        priority: u8,
+        reply: Reply<()>,
+    },
+    GetConsumerStats {
+        id: ConsumerId,
+        reply: Reply<Vec<RtpStreamStats>>,
+    },
+    GetProducerStats {
+        id: ProducerId,
+        reply: Reply<Vec<RtpStreamStats>>,
+    },
+    GetTransportStats {
+        id: TransportId,
+        reply: Reply<TransportStats>,
     },
     Dump {
         reply: oneshot::Sender<WorkerDump>,

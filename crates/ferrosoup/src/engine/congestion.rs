@@ -1,0 +1,312 @@
+//! Per receiving transport: run the bandwidth estimator, share its estimate among the transport's video consumers
+//! (their layers), and send the probes the estimator asks for.
+//!
+//! Allocation runs every second, and sooner when the estimate moved by more than a sixth. A transport whose client
+//! negotiated no transport-cc uses its REMB reports as the estimate, or no limit at all without them.
+
+use std::time::{Duration, Instant};
+
+use super::allocation::{allocate, Claim, LayerOption};
+use super::bwe::{Bwe, PROBE_PADDING, PROBE_TICK};
+use super::layers::Layers;
+use super::transport::TransportKey;
+use super::{ConsumerKey, Engine};
+use crate::rtp_parameters::MediaKind;
+
+const ALLOCATION_INTERVAL: Duration = Duration::from_secs(1);
+/// mediasoup's probator stream, which mediasoup-client receives on a consumer of its own.
+pub(crate) const PROBATOR_SSRC: u32 = 1234;
+pub(crate) const PROBATOR_PAYLOAD_TYPE: u8 = 127;
+pub(crate) const PROBATOR_MID: &[u8] = b"probator";
+/// RTP header (12) + one-byte extension block header (4) + mid (1 + 8) + transport-wide seq (1 + 2) + padding to 4.
+const PROBE_HEADER: usize = 12 + 4 + 12;
+
+/// A consumer that negotiated transport-cc starts its transport's estimator.
+pub(super) fn ensure_bwe(engine: &mut Engine, now: Instant, tkey: TransportKey) {
+    if let Some(t) = engine.transports.get_mut(tkey) {
+        if t.bwe.is_none() {
+            t.bwe = Some(Bwe::new(now));
+        }
+    }
+}
+
+pub(super) fn poll_timeout(engine: &Engine) -> Option<Instant> {
+    let mut earliest: Option<Instant> = None;
+    for t in engine.transports.values() {
+        let due = [
+            t.bwe.as_ref().map(|b| b.poll_timeout()),
+            t.probe_next,
+            t.last_allocation.map(|(at, _)| at + ALLOCATION_INTERVAL),
+        ];
+        for at in due.into_iter().flatten() {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+        }
+    }
+    earliest
+}
+
+pub(super) fn handle_timeout(engine: &mut Engine, now: Instant) {
+    let keys: Vec<TransportKey> = engine.transports.keys().collect();
+    for tkey in keys {
+        let Some(t) = engine.transports.get_mut(tkey) else {
+            continue;
+        };
+        if t.consumers.is_empty() {
+            continue;
+        }
+        if let Some(bwe) = t.bwe.as_mut() {
+            bwe.handle_timeout(now);
+        }
+        let available = available_bitrate(t);
+        let due = match t.last_allocation {
+            None => true,
+            Some((at, last)) => {
+                now.saturating_duration_since(at) >= ALLOCATION_INTERVAL
+                    || available.abs_diff(last) > last / 6
+            }
+        };
+        if due {
+            allocate_transport(engine, now, tkey);
+        }
+        if engine
+            .transports
+            .get(tkey)
+            .is_some_and(|t| t.probe_next.is_some_and(|at| at <= now))
+        {
+            send_probes(engine, now, tkey);
+        }
+    }
+}
+
+fn available_bitrate(t: &super::transport::TransportState) -> u64 {
+    match (&t.bwe, t.remb_bitrate) {
+        (Some(bwe), _) => bwe.available_bitrate(),
+        (None, Some(remb)) => remb,
+        (None, None) => u64::MAX,
+    }
+}
+
+/// Re-decides the layers of every consumer of the transport.
+pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: TransportKey) {
+    let Some(t) = engine.transports.get(tkey) else {
+        return;
+    };
+    let available = available_bitrate(t);
+    let mut fixed = 0u64;
+    let mut desired = 0u64;
+    let mut claims: Vec<Claim<ConsumerKey, Layers>> = Vec::new();
+    for &ckey in &t.consumers {
+        let Some(c) = engine.consumers.get(ckey) else {
+            continue;
+        };
+        let Some(p) = engine.producers.get(c.producer) else {
+            continue;
+        };
+        if !c.is_active() {
+            continue;
+        }
+        let Some(selector) = c.layers.as_ref().filter(|l| {
+            c.kind == MediaKind::Video && (l.spatial_layers > 1 || l.temporal_layers > 1)
+        }) else {
+            let rate = p.streams.first().map_or(0, |s| s.meter.total());
+            fixed += rate;
+            desired += rate;
+            continue;
+        };
+        let mut options = Vec::new();
+        for (index, s) in p.streams.iter().enumerate() {
+            if index > selector.preferred.spatial_layer as usize {
+                break;
+            }
+            if !s.meter.is_active(now) || s.meter.total() == 0 {
+                continue;
+            }
+            let spatial = index as u8;
+            let top = selector
+                .preferred
+                .temporal_layer
+                .min(s.meter.max_temporal_id);
+            for temporal in 0..=top {
+                // The last rung lets every temporal layer the application accepts through.
+                let layers = if temporal == top {
+                    Layers::new(spatial, selector.preferred.temporal_layer)
+                } else {
+                    Layers::new(spatial, temporal)
+                };
+                options.push(LayerOption {
+                    layers,
+                    bitrate: s.meter.bitrate(temporal),
+                });
+            }
+        }
+        desired += options.last().map_or(0, |o| o.bitrate);
+        claims.push(Claim {
+            key: ckey,
+            priority: c.priority,
+            options,
+        });
+    }
+
+    let mut key_frames = Vec::new();
+    for (ckey, choice) in allocate(available, fixed, &claims) {
+        let Some(choice) = choice else {
+            // No stream of the producer is active: keep the target, so the first one to come back is taken.
+            continue;
+        };
+        let Some(layers) = claims
+            .iter()
+            .find(|c| c.key == ckey)
+            .and_then(|c| c.options.get(choice))
+            .map(|o| o.layers)
+        else {
+            continue;
+        };
+        let Some(c) = engine.consumers.get_mut(ckey) else {
+            continue;
+        };
+        if let Some(selector) = c.layers.as_mut() {
+            let before = selector.target;
+            if selector.set_target(layers) && before != selector.target {
+                key_frames.push(c.producer);
+            }
+            if before != selector.target {
+                tracing::debug!(consumer = %c.id, ?layers, available, "consumer target layers");
+            }
+        }
+    }
+    if let Some(t) = engine.transports.get_mut(tkey) {
+        t.last_allocation = Some((now, available));
+        if let Some(bwe) = t.bwe.as_mut() {
+            bwe.set_desired_bitrate(now, desired);
+            if bwe.probe().is_some() && t.probe_next.is_none() {
+                t.probe_next = Some(now);
+            }
+        }
+    }
+    if !key_frames.is_empty() {
+        engine.request_pending_key_frames(now, Some(tkey));
+    }
+}
+
+/// Sends this tick's share of the current probe cluster: padding-only packets on the probator stream.
+fn send_probes(engine: &mut Engine, now: Instant, tkey: TransportKey) {
+    // The probator carries the mid and transport-wide-cc extension ids the client's video consumers use.
+    let Some(t) = engine.transports.get(tkey) else {
+        return;
+    };
+    let ids = t
+        .consumers
+        .iter()
+        .filter_map(|k| engine.consumers.get(*k))
+        .find(|c| c.kind == MediaKind::Video && c.twcc_ext != 0)
+        .map(|c| (c.mid_ext, c.twcc_ext));
+    let Some(t) = engine.transports.get_mut(tkey) else {
+        return;
+    };
+    let (Some((mid_ext, twcc_ext)), Some((socket, to)), true) =
+        (ids, t.selected, t.srtp_out.is_some())
+    else {
+        t.probe_next = None;
+        return;
+    };
+    let Some(bwe) = t.bwe.as_mut() else {
+        t.probe_next = None;
+        return;
+    };
+    let Some(probe) = bwe.probe() else {
+        t.probe_next = None;
+        return;
+    };
+    probe.started.get_or_insert(now);
+    let (id, bitrate) = (probe.id, probe.bitrate);
+    let packet_size = (PROBE_HEADER + PROBE_PADDING) as u64;
+    let per_tick = (bitrate * PROBE_TICK.as_micros() as u64 / 8_000_000 / packet_size).max(1);
+    for _ in 0..per_tick.min(64) {
+        let seq = t.twcc_seq;
+        let probe_seq = t.probe_seq;
+        let ts = (now.saturating_duration_since(engine.epoch).as_micros() as u64 * 9 / 100) as u32;
+        let Some(srtp) = t.srtp_out.as_mut() else {
+            break;
+        };
+        let mut len = 0;
+        let sent = engine.outbox.push_with(socket, to, 1500, |buf| {
+            let n = write_probe(buf, probe_seq, ts, mid_ext, twcc_ext, seq)?;
+            len = srtp.protect_rtp(buf, n).ok()?;
+            Some(len)
+        });
+        if !sent {
+            break;
+        }
+        t.twcc_seq = t.twcc_seq.wrapping_add(1);
+        t.probe_seq = t.probe_seq.wrapping_add(1);
+        t.bytes_sent += len as u64;
+        t.probation_bytes_sent += len as u64;
+        let Some(bwe) = t.bwe.as_mut() else {
+            break;
+        };
+        bwe.on_sent(now, seq, len, false, Some(id));
+        let Some(probe) = bwe.probe() else {
+            break;
+        };
+        if probe.id != id {
+            break;
+        }
+        probe.bytes_sent += len as u64;
+        probe.packets_sent += 1;
+    }
+    let more = t.bwe.as_mut().is_some_and(|b| b.probe().is_some());
+    t.probe_next = more.then_some(now + PROBE_TICK);
+}
+
+/// Writes one probator packet: RTP header with padding, the mid and transport-wide sequence extensions, and
+/// `PROBE_PADDING` bytes of padding. Returns its length.
+fn write_probe(
+    buf: &mut [u8],
+    seq: u16,
+    timestamp: u32,
+    mid_ext: u8,
+    twcc_ext: u8,
+    twcc_seq: u16,
+) -> Option<usize> {
+    let len = PROBE_HEADER + PROBE_PADDING;
+    let out = buf.get_mut(..len)?;
+    out.fill(0);
+    out[0] = 0x80 | 0x20 | 0x10; // V=2, padding, extension
+    out[1] = PROBATOR_PAYLOAD_TYPE;
+    out[2..4].copy_from_slice(&seq.to_be_bytes());
+    out[4..8].copy_from_slice(&timestamp.to_be_bytes());
+    out[8..12].copy_from_slice(&PROBATOR_SSRC.to_be_bytes());
+    out[12..14].copy_from_slice(&[0xBE, 0xDE]);
+    out[14..16].copy_from_slice(&3u16.to_be_bytes()); // 12 bytes of extensions
+    let mut at = 16;
+    if mid_ext != 0 && mid_ext < 15 {
+        out[at] = (mid_ext << 4) | (PROBATOR_MID.len() as u8 - 1);
+        out[at + 1..at + 1 + PROBATOR_MID.len()].copy_from_slice(PROBATOR_MID);
+        at += 1 + PROBATOR_MID.len();
+    }
+    if twcc_ext != 0 && twcc_ext < 15 {
+        out[at] = (twcc_ext << 4) | 1;
+        out[at + 1..at + 3].copy_from_slice(&twcc_seq.to_be_bytes());
+    }
+    out[len - 1] = PROBE_PADDING as u8;
+    Some(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rtp::RtpPacket;
+
+    #[test]
+    fn probe_packets_parse_as_padding_with_the_probator_mid() {
+        let mut buf = [0u8; 1500];
+        let n = write_probe(&mut buf, 7, 90_000, 1, 3, 500).unwrap();
+        let p = RtpPacket::parse(&buf[..n]).unwrap();
+        assert_eq!(p.ssrc(), PROBATOR_SSRC);
+        assert_eq!(p.payload_type(), PROBATOR_PAYLOAD_TYPE);
+        assert_eq!(p.sequence_number(), 7);
+        assert_eq!(p.payload_len(), 0);
+        assert_eq!(p.mid(1), Some("probator"));
+        assert_eq!(p.transport_wide_cc_seq(3), Some(500));
+    }
+}
