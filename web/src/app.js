@@ -8,6 +8,10 @@
 //   audio    0 to not send audio
 //   video    0 to not send video
 //   ws       WebSocket URL override (default: ws(s)://<page host>/ws)
+//   simulcast 1 to send video as 3 simulcast encodings (rid r0/r1/r2, L1T3, 1/4, 1/2 and full resolution)
+//   svc      a scalability mode (e.g. L3T3_KEY) to send one SVC encoding (VP9)
+//   width, height  camera resolution to ask for (default 640x480)
+//   abscapture 1 to negotiate the abs-capture-time header extension (headerExtensionOptions)
 //
 // Test hooks live on window.ferrosoup (see the bottom of this file).
 
@@ -20,6 +24,11 @@ const PUBLISH = params.get('publish') !== '0';
 const SEND_AUDIO = PUBLISH && params.get('audio') !== '0';
 const SEND_VIDEO = PUBLISH && params.get('video') !== '0';
 const FORCED_CODEC = (params.get('codec') || '').toLowerCase();
+const SIMULCAST = params.get('simulcast') === '1';
+const SVC_MODE = params.get('svc') || '';
+const CAMERA_WIDTH = Number(params.get('width')) || 640;
+const CAMERA_HEIGHT = Number(params.get('height')) || 480;
+const ABS_CAPTURE_TIME = params.get('abscapture') === '1';
 const WS_URL = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
 const REQUEST_TIMEOUT_MS = 15000;
@@ -363,6 +372,19 @@ function pickVideoCodec() {
   return codec;
 }
 
+/** Simulcast or SVC encodings from the query, else mediasoup-client's default (one encoding). */
+function videoEncodings() {
+  if (SIMULCAST) {
+    return [
+      { rid: 'r0', scalabilityMode: 'L1T3', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+      { rid: 'r1', scalabilityMode: 'L1T3', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+      { rid: 'r2', scalabilityMode: 'L1T3', scaleResolutionDownBy: 1, maxBitrate: 1500000 },
+    ];
+  }
+  if (SVC_MODE) return [{ scalabilityMode: SVC_MODE, maxBitrate: 1500000 }];
+  return undefined;
+}
+
 function wireTransport(transport) {
   transport.on('connect', ({ dtlsParameters }, callback, errback) => {
     request('connectWebRtcTransport', { transportId: transport.id, dtlsParameters })
@@ -436,7 +458,7 @@ async function main() {
     setStatus('opening camera/microphone…');
     state.localStream = await navigator.mediaDevices.getUserMedia({
       audio: SEND_AUDIO,
-      video: SEND_VIDEO ? { width: { ideal: 640 }, height: { ideal: 480 } } : false,
+      video: SEND_VIDEO ? { width: { ideal: CAMERA_WIDTH }, height: { ideal: CAMERA_HEIGHT } } : false,
     });
     const localTile = makeTile('local', DISPLAY_NAME, true);
     if (SEND_VIDEO) {
@@ -463,6 +485,8 @@ async function main() {
       const producer = await state.sendTransport.produce({
         track: videoTrack,
         codec: pickVideoCodec(),
+        encodings: videoEncodings(),
+        headerExtensionOptions: ABS_CAPTURE_TIME ? { absCaptureTime: true } : undefined,
         appData: { source: 'webcam' },
       });
       state.producers.video = producer.id;
@@ -580,6 +604,7 @@ const api = {
   stats: async () => (await stats()).consumers.reduce((acc, c) => { acc[c.id] = c; return acc; }, {}),
   statsList: async () => (await stats()).consumers,
   producerStats,
+  transportIds: () => ({ send: state.sendTransport?.id, recv: state.recvTransport?.id }),
   error: null,
 };
 window.ferrosoup = api;

@@ -275,6 +275,7 @@ fn create_webrtc_transport(
         recv_bitrate: 0,
         bitrate_base: (0, 0),
         remb_bitrate: None,
+        cname_for_producers: None,
         rtcp_ssrc: rand::random(),
         twcc: crate::rtp::TwccRecorder::new(),
         twcc_ext: 0,
@@ -333,6 +334,20 @@ fn produce(
         .get(&router_id)
         .ok_or_else(|| Error::not_found("router", router_id))?;
     ortc::validate_rtp_parameters(&mut rtp_parameters)?;
+    // One CNAME for all of a transport's producers: the first one given, else a random one. Browsers sending
+    // simulcast by rid signal none, and receivers need one (mediasoup-client puts it in the msid).
+    let cname = engine.transports[tkey]
+        .cname_for_producers
+        .get_or_insert_with(|| {
+            rtp_parameters
+                .rtcp
+                .cname
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| format!("{:08x}", rand::random::<u32>()))
+        })
+        .clone();
+    rtp_parameters.rtcp.cname = Some(cname);
     let mapping = ortc::get_producer_rtp_parameters_mapping(&rtp_parameters, &router.capabilities)?;
     let consumable =
         ortc::get_consumable_rtp_parameters(kind, &rtp_parameters, &router.capabilities, &mapping)?;

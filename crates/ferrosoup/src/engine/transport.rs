@@ -70,6 +70,8 @@ pub(crate) struct TransportState {
     pub bitrate_base: (u64, u64),
     /// The client's REMB estimate: the limit when it negotiated no transport-cc.
     pub remb_bitrate: Option<u64>,
+    /// The CNAME all producers of this transport carry (mediasoup's `cnameForProducers`).
+    pub cname_for_producers: Option<String>,
     /// Sender SSRC of our receiver reports and feedback.
     pub rtcp_ssrc: u32,
     /// Arrival times of the client's packets, for transport-cc feedback.

@@ -1,0 +1,143 @@
+// Simulcast through ferrosoup: A publishes VP8 as 3 simulcast encodings (r0/r1/r2, L1T3, 240/480/960 px wide),
+// B receives. Asserts what B's browser decodes (frame width) and what the server reports (layer notifications,
+// consumer stats), while:
+//   - B's application changes its preferred layers (setConsumerPreferredLayers) — with and without the
+//     abs-capture-time header extension (mediasoup 3.27 needs it to switch layers; ferrosoup must not);
+//   - the server→B link is limited to 300 kbit/s with tc (htb + u32 filter on B's ICE port), then freed.
+
+import { execFileSync } from 'node:child_process';
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { poll, sleep, startEnv } from './harness.mjs';
+
+const TOP_WIDTH = 960;
+const LIMIT_KBIT = 300;
+
+function tc(ns, ...args) {
+  execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args]);
+}
+
+async function ready(p) {
+  await p.page.evaluate(() => window.ferrosoup.ready);
+}
+
+/** B's video consumer as its browser sees it. */
+async function videoOf(b) {
+  const list = await b.page.evaluate(() => window.ferrosoup.statsList());
+  return list.find((c) => c.kind === 'video') || null;
+}
+
+function request(p, type, data) {
+  return p.page.evaluate(([t, d]) => window.ferrosoup.request(t, d), [type, data]);
+}
+
+/** Waits until B decodes video of exactly `width` pixels, and returns how long that took (ms). */
+async function waitWidth(b, width, timeout, what) {
+  const start = Date.now();
+  await poll(
+    async () => {
+      const v = await videoOf(b);
+      return v && v.frameWidth === width && v.framesDecoded > 0;
+    },
+    { timeout, interval: 250, what: `${what}: B decodes ${width} px wide video` },
+  );
+  return Date.now() - start;
+}
+
+async function setupCall(env, room, query = {}) {
+  const a = await env.open({ room, name: 'A', codec: 'vp8', simulcast: '1', width: '960', height: '540', audio: '0', ...query }, 'A');
+  await ready(a);
+  const b = await env.open({ room, name: 'B', publish: '0' }, 'B');
+  await ready(b);
+  await poll(async () => (await videoOf(b))?.framesDecoded > 0, { timeout: 20000, what: 'B decodes video' });
+  const consumerId = (await videoOf(b)).id;
+  return { a, b, consumerId };
+}
+
+describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
+  let env;
+
+  before(async () => {
+    env = await startEnv();
+  });
+
+  after(async () => {
+    if (env) await env.stop();
+  });
+
+  afterEach(async () => {
+    if (!env) return;
+    await env.closeAllPages();
+    await env.waitIdle();
+  });
+
+  for (const absCapture of [false, true]) {
+    test(`preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
+      await env.withArtifacts(`simulcast-preferred-${absCapture}`, async () => {
+        const { b, consumerId } = await setupCall(env, `sim-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {});
+        // Unlimited loopback: the estimate climbs and B ends up on the top layer.
+        const up = await waitWidth(b, TOP_WIDTH, 40000, 'top layer on a free link');
+
+        await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 0, temporalLayer: 2 });
+        const down = await waitWidth(b, TOP_WIDTH / 4, 15000, 'preferred spatial layer 0');
+        await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 1 });
+        await waitWidth(b, TOP_WIDTH / 2, 15000, 'preferred spatial layer 1');
+        await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
+        const back = await waitWidth(b, TOP_WIDTH, 15000, 'preferred spatial layer 2');
+
+        const layers = (await b.page.evaluate(() => window.ferrosoup.notifications))
+          .filter((n) => n.type === 'consumerLayersChanged' && n.data.consumerId === consumerId)
+          .map((n) => n.data.spatialLayer);
+        for (const s of [0, 1, 2]) assert.ok(layers.includes(s), `consumerLayersChanged reported layer ${s}: ${layers}`);
+        const v = await videoOf(b);
+        assert.ok(v.keyFramesDecoded >= 3, `a key frame per switch: ${JSON.stringify(v)}`);
+        console.log(`# simulcast abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms`);
+      });
+    });
+  }
+
+  test(`a ${LIMIT_KBIT} kbit/s link settles on a lower layer and returns to the top when freed`, { timeout: 180000 }, async () => {
+    await env.withArtifacts('simulcast-bandwidth', async () => {
+      const { b, consumerId } = await setupCall(env, 'sim-bw');
+      await waitWidth(b, TOP_WIDTH, 40000, 'top layer before the limit');
+
+      const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
+      const [stats] = await request(b, 'getTransportStats', { transportId: recv });
+      const bPort = stats.iceSelectedTuple.remotePort;
+      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${LIMIT_KBIT}kbit`, 'ceil', `${LIMIT_KBIT}kbit`);
+      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '50');
+      tc(env.ns, 'filter', 'add', 'dev', 'lo', 'protocol', 'ip', 'parent', '1:', 'prio', '1', 'u32',
+        'match', 'ip', 'sport', String(env.rtcPort), '0xffff', 'match', 'ip', 'dport', String(bPort), '0xffff', 'flowid', '1:20');
+      let limited;
+      try {
+        const start = Date.now();
+        await poll(
+          async () => {
+            const v = await videoOf(b);
+            return v && v.frameWidth > 0 && v.frameWidth < TOP_WIDTH;
+          },
+          { timeout: 30000, interval: 500, what: 'B drops below the top layer' },
+        );
+        const settle = Date.now() - start;
+        await sleep(8000);
+        const before = await videoOf(b);
+        await sleep(5000);
+        const after = await videoOf(b);
+        const [t] = await request(b, 'getTransportStats', { transportId: recv });
+        limited = { settle, width: after.frameWidth, decoded: after.framesDecoded - before.framesDecoded, estimate: t.availableOutgoingBitrate, sendBitrate: t.sendBitrate };
+        assert.ok(after.frameWidth < TOP_WIDTH, `still below the top layer under the limit: ${JSON.stringify(limited)}`);
+        assert.ok(limited.decoded > 25, `B keeps decoding under the limit: ${JSON.stringify(limited)}`);
+        assert.ok(t.availableOutgoingBitrate < 600000, `the estimate follows the limit: ${JSON.stringify(limited)}`);
+      } finally {
+        tc(env.ns, 'qdisc', 'del', 'dev', 'lo', 'root');
+      }
+      const recover = await waitWidth(b, TOP_WIDTH, 60000, 'top layer after the limit is lifted');
+      const [consumerStats] = await request(b, 'getConsumerStats', { consumerId });
+      assert.equal(consumerStats.type, 'outbound-rtp');
+      console.log(`# simulcast under ${LIMIT_KBIT} kbit/s: ${JSON.stringify(limited)}; top layer back ${recover} ms after the limit was lifted`);
+    });
+  });
+});
