@@ -1,5 +1,5 @@
-// Simulcast through ferrosoup: A publishes VP8 as 3 simulcast encodings (r0/r1/r2, L1T3, 240/480/960 px wide),
-// B receives. Asserts what B's browser decodes (frame width) and what the server reports (layer notifications,
+// Simulcast and SVC through ferrosoup: A publishes VP8 as 3 simulcast encodings (r0/r1/r2, L1T3, 240/480/960 px
+// wide), or VP9 as one L3T3_KEY SVC encoding (the same three sizes as spatial layers); B receives. Asserts what B's browser decodes (frame width) and what the server reports (layer notifications,
 // consumer stats), while:
 //   - B's application changes its preferred layers (setConsumerPreferredLayers) — with and without the
 //     abs-capture-time header extension (mediasoup 3.27 needs it to switch layers; ferrosoup must not);
@@ -45,8 +45,13 @@ async function waitWidth(b, width, timeout, what) {
   return Date.now() - start;
 }
 
-async function setupCall(env, room, query = {}) {
-  const a = await env.open({ room, name: 'A', codec: 'vp8', simulcast: '1', width: '960', height: '540', audio: '0', ...query }, 'A');
+const MODES = {
+  simulcast: { codec: 'vp8', simulcast: '1' },
+  svc: { codec: 'vp9', svc: 'L3T3_KEY' },
+};
+
+async function setupCall(env, room, query = {}, mode = 'simulcast') {
+  const a = await env.open({ room, name: 'A', width: '960', height: '540', audio: '0', ...MODES[mode], ...query }, 'A');
   await ready(a);
   const b = await env.open({ room, name: 'B', publish: '0' }, 'B');
   await ready(b);
@@ -72,10 +77,15 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
     await env.waitIdle();
   });
 
-  for (const absCapture of [false, true]) {
-    test(`preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
-      await env.withArtifacts(`simulcast-preferred-${absCapture}`, async () => {
-        const { b, consumerId } = await setupCall(env, `sim-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {});
+  const variants = [
+    { mode: 'simulcast', absCapture: false },
+    { mode: 'simulcast', absCapture: true },
+    { mode: 'svc', absCapture: false },
+  ];
+  for (const { mode, absCapture } of variants) {
+    test(`${mode}: preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
+      await env.withArtifacts(`${mode}-preferred-${absCapture}`, async () => {
+        const { b, consumerId } = await setupCall(env, `${mode}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
         // Unlimited loopback: the estimate climbs and B ends up on the top layer.
         const up = await waitWidth(b, TOP_WIDTH, 40000, 'top layer on a free link');
 
@@ -92,14 +102,14 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         for (const s of [0, 1, 2]) assert.ok(layers.includes(s), `consumerLayersChanged reported layer ${s}: ${layers}`);
         const v = await videoOf(b);
         assert.ok(v.keyFramesDecoded >= 3, `a key frame per switch: ${JSON.stringify(v)}`);
-        console.log(`# simulcast abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms`);
+        console.log(`# ${mode} abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms`);
       });
     });
   }
 
-  test(`a ${LIMIT_KBIT} kbit/s link settles on a lower layer and returns to the top when freed`, { timeout: 180000 }, async () => {
-    await env.withArtifacts('simulcast-bandwidth', async () => {
-      const { b, consumerId } = await setupCall(env, 'sim-bw');
+  for (const mode of ['simulcast', 'svc']) test(`${mode}: a ${LIMIT_KBIT} kbit/s link settles on a lower layer and returns to the top when freed`, { timeout: 180000 }, async () => {
+    await env.withArtifacts(`${mode}-bandwidth`, async () => {
+      const { b, consumerId } = await setupCall(env, `${mode}-bw`, {}, mode);
       await waitWidth(b, TOP_WIDTH, 40000, 'top layer before the limit');
 
       const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
@@ -137,7 +147,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
       const recover = await waitWidth(b, TOP_WIDTH, 60000, 'top layer after the limit is lifted');
       const [consumerStats] = await request(b, 'getConsumerStats', { consumerId });
       assert.equal(consumerStats.type, 'outbound-rtp');
-      console.log(`# simulcast under ${LIMIT_KBIT} kbit/s: ${JSON.stringify(limited)}; top layer back ${recover} ms after the limit was lifted`);
+      console.log(`# ${mode} under ${LIMIT_KBIT} kbit/s: ${JSON.stringify(limited)}; top layer back ${recover} ms after the limit was lifted`);
     });
   });
 });

@@ -114,14 +114,30 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
             continue;
         };
         let mut options = Vec::new();
-        for (index, s) in p.streams.iter().enumerate() {
-            if index > selector.preferred.spatial_layer as usize {
+        // Simulcast: one stream per spatial layer. SVC: spatial layers inside stream 0.
+        let rungs: Vec<(u8, &super::producer::RecvStream, u8)> = if selector.svc {
+            p.streams
+                .first()
+                .map(|s| {
+                    (0..=s.meter.max_spatial_id)
+                        .map(|sid| (sid, s, sid))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            p.streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i.min(u8::MAX as usize) as u8, s, 0))
+                .collect()
+        };
+        for (spatial, s, sid) in rungs {
+            if spatial > selector.preferred.spatial_layer {
                 break;
             }
             if !s.meter.is_active(now) || s.meter.total() == 0 {
                 continue;
             }
-            let spatial = index as u8;
             let top = selector
                 .preferred
                 .temporal_layer
@@ -135,7 +151,7 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
                 };
                 options.push(LayerOption {
                     layers,
-                    bitrate: s.meter.bitrate(temporal),
+                    bitrate: s.meter.bitrate(sid, temporal),
                 });
             }
         }

@@ -127,11 +127,12 @@ impl ConsumerState {
             paused,
             producer_paused: p.paused,
             layers: (p.kind == MediaKind::Video).then(|| {
-                let spatial = match p.producer_type {
-                    ProducerType::Simulcast => p.streams.len(),
-                    _ => 1,
+                let (spatial, svc) = match p.producer_type {
+                    ProducerType::Simulcast => (p.streams.len(), false),
+                    ProducerType::Svc => (p.spatial_layers as usize, p.spatial_layers > 1),
+                    ProducerType::Simple => (1, false),
                 };
-                LayerSelector::new(spatial.min(u8::MAX as usize) as u8, p.temporal_layers)
+                LayerSelector::new(spatial.min(u8::MAX as usize) as u8, p.temporal_layers, svc)
             }),
             vp8: (media.and_then(|m| CodecKind::from_mime(&m.mime_type)) == Some(CodecKind::Vp8))
                 .then(Vp8Continuity::default),
@@ -205,7 +206,9 @@ impl ConsumerState {
     /// The producer stream whose key frame this consumer waits for, else the one it forwards.
     pub fn wanted_stream(&self) -> usize {
         self.layers.as_ref().map_or(0, |l| {
-            if l.needs_key_frame() {
+            if l.svc {
+                0
+            } else if l.needs_key_frame() {
                 l.target.spatial_layer as usize
             } else {
                 l.current.map_or(0, |c| c.spatial_layer as usize)
@@ -216,6 +219,7 @@ impl ConsumerState {
     /// The producer stream being forwarded now.
     pub fn current_stream(&self) -> Option<usize> {
         match &self.layers {
+            Some(l) if l.svc => l.current.map(|_| 0),
             Some(l) => l.current.map(|c| c.spatial_layer as usize),
             None => Some(0),
         }

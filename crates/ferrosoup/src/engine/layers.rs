@@ -10,6 +10,11 @@
 //! - a lower temporal layer takes effect at the next frame start, so no frame is cut in half.
 //!
 //! Packets of the current stream above the current temporal layer are dropped (the rewriter closes the sequence gap).
+//!
+//! SVC (VP9 `L3T3_KEY` and the like) carries every spatial layer in one stream: there spatial layers are filtered
+//! by the descriptor's spatial id, a higher one starts at a key frame (K-SVC layers depend on each other only there),
+//! a lower one at the next picture, and the last packet of the highest forwarded layer gets the marker bit (the
+//! receiver's end of picture).
 
 pub(crate) use crate::consumer::ConsumerLayers as Layers;
 
@@ -21,8 +26,9 @@ pub(crate) enum Verdict {
     /// From the forwarded stream but above the current temporal layer: skipped, its sequence number closed up.
     Drop,
     /// Send it. `resync`: it starts a new stream (spatial switch), so sequence numbers and timestamps continue from
-    /// what was last sent and codec picture ids are re-based.
-    Forward { resync: bool },
+    /// what was last sent and codec picture ids are re-based. `end_of_picture`: set its marker bit (SVC: the last
+    /// packet of the highest layer forwarded).
+    Forward { resync: bool, end_of_picture: bool },
 }
 
 /// What the packet path knows about a packet, for the selector.
@@ -33,11 +39,16 @@ pub(crate) struct PacketLayers {
     pub frame_start: bool,
     pub temporal_id: Option<u8>,
     pub layer_sync: bool,
+    /// SVC: the spatial layer of the packet, and whether it ends that layer's frame.
+    pub spatial_id: Option<u8>,
+    pub end_of_frame: bool,
 }
 
 #[derive(Debug, Clone)]
 pub(crate) struct LayerSelector {
-    /// Simulcast streams (1 for a simple producer).
+    /// Spatial layers inside one stream (SVC) rather than one stream each (simulcast).
+    pub svc: bool,
+    /// Simulcast streams or SVC spatial layers (1 for a simple producer).
     pub spatial_layers: u8,
     /// Temporal layers per stream (1 when the codec carries no temporal ids).
     pub temporal_layers: u8,
@@ -49,12 +60,13 @@ pub(crate) struct LayerSelector {
 }
 
 impl LayerSelector {
-    pub fn new(spatial_layers: u8, temporal_layers: u8) -> Self {
+    pub fn new(spatial_layers: u8, temporal_layers: u8, svc: bool) -> Self {
         let top = Layers::new(
             spatial_layers.saturating_sub(1),
             temporal_layers.saturating_sub(1),
         );
         LayerSelector {
+            svc,
             spatial_layers: spatial_layers.max(1),
             temporal_layers: temporal_layers.max(1),
             preferred: top,
@@ -89,8 +101,11 @@ impl LayerSelector {
 
     /// Waiting for a key frame of the target stream (to start, or to switch to it).
     pub fn needs_key_frame(&self) -> bool {
-        self.current
-            .is_none_or(|c| c.spatial_layer != self.target.spatial_layer)
+        match self.current {
+            None => true,
+            Some(c) if self.svc => c.spatial_layer < self.target.spatial_layer,
+            Some(c) => c.spatial_layer != self.target.spatial_layer,
+        }
     }
 
     /// Forget what is being forwarded: the next packet sent must start at a key frame (resume, first start).
@@ -102,6 +117,9 @@ impl LayerSelector {
     }
 
     pub fn on_packet(&mut self, p: PacketLayers) -> Verdict {
+        if self.svc {
+            return self.on_svc_packet(p);
+        }
         let stream = p.stream.min(u8::MAX as usize) as u8;
         let mut resync = false;
         let current = match self.current {
@@ -131,7 +149,51 @@ impl LayerSelector {
             }
         }
         self.set_current(next);
-        Verdict::Forward { resync }
+        Verdict::Forward {
+            resync,
+            end_of_picture: false,
+        }
+    }
+
+    fn on_svc_packet(&mut self, p: PacketLayers) -> Verdict {
+        let (sid, tid) = (p.spatial_id.unwrap_or(0), p.temporal_id.unwrap_or(0));
+        let (mut next, resync) = match self.current {
+            Some(c) => (c, false),
+            None if p.key_frame => (self.target, true),
+            None => return Verdict::Ignore,
+        };
+        // Decisions are taken where a picture starts (its first packet, spatial layer 0).
+        if p.frame_start {
+            if self.target.spatial_layer < next.spatial_layer {
+                next.spatial_layer = self.target.spatial_layer;
+            } else if self.target.spatial_layer > next.spatial_layer && p.key_frame {
+                next.spatial_layer = self.target.spatial_layer;
+            }
+            if tid > next.temporal_layer
+                && tid <= self.target.temporal_layer
+                && (p.layer_sync || p.key_frame)
+            {
+                next.temporal_layer = tid;
+            } else if self.target.temporal_layer < next.temporal_layer {
+                next.temporal_layer = self.target.temporal_layer;
+            }
+        }
+        self.set_current(next);
+        if sid > next.spatial_layer || tid > next.temporal_layer {
+            return Verdict::Drop;
+        }
+        Verdict::Forward {
+            resync,
+            end_of_picture: sid == next.spatial_layer && p.end_of_frame,
+        }
+    }
+
+    /// SVC: whether a retransmitted packet of these layers ends the forwarded picture.
+    pub fn ends_picture(&self, p: &PacketLayers) -> bool {
+        self.svc
+            && self
+                .current
+                .is_some_and(|c| p.spatial_id.unwrap_or(0) == c.spatial_layer && p.end_of_frame)
     }
 
     /// A key frame of the target stream arrives while another stream is forwarded.
@@ -162,41 +224,113 @@ mod tests {
             frame_start: true,
             temporal_id: tid,
             layer_sync: sync,
+            ..Default::default()
+        }
+    }
+
+    fn svc(sid: u8, tid: u8, picture_start: bool, key: bool, end: bool) -> PacketLayers {
+        PacketLayers {
+            stream: 0,
+            key_frame: key,
+            frame_start: picture_start,
+            temporal_id: Some(tid),
+            layer_sync: false,
+            spatial_id: Some(sid),
+            end_of_frame: end,
         }
     }
 
     #[test]
+    fn svc_filters_spatial_layers_and_marks_the_picture_end() {
+        let mut s = LayerSelector::new(3, 1, true);
+        s.set_target(Layers::new(1, 0));
+        assert_eq!(s.on_packet(svc(0, 0, true, false, true)), Verdict::Ignore);
+        // Key picture: layers 0, 1, 2; layer 1 is the top forwarded, its end gets the marker.
+        assert_eq!(
+            s.on_packet(svc(0, 0, true, true, true)),
+            Verdict::Forward {
+                resync: true,
+                end_of_picture: false
+            }
+        );
+        assert_eq!(
+            s.on_packet(svc(1, 0, false, false, true)),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: true
+            }
+        );
+        assert_eq!(s.on_packet(svc(2, 0, false, false, true)), Verdict::Drop);
+        // Up to layer 2 only at a key picture.
+        assert!(s.set_target(Layers::new(2, 0)));
+        assert_eq!(
+            s.on_packet(svc(0, 0, true, false, true)),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
+        );
+        assert_eq!(s.on_packet(svc(2, 0, false, false, true)), Verdict::Drop);
+        s.on_packet(svc(0, 0, true, true, true));
+        assert_eq!(s.current, Some(Layers::new(2, 0)));
+        assert_eq!(
+            s.on_packet(svc(2, 0, false, false, true)),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: true
+            }
+        );
+        // Down at the next picture, no key frame needed.
+        assert!(!s.set_target(Layers::new(0, 0)));
+        s.on_packet(svc(0, 0, true, false, true));
+        assert_eq!(s.current, Some(Layers::new(0, 0)));
+        assert_eq!(s.on_packet(svc(1, 0, false, false, true)), Verdict::Drop);
+    }
+
+    #[test]
     fn starts_at_a_key_frame_of_the_target_stream() {
-        let mut s = LayerSelector::new(3, 3);
+        let mut s = LayerSelector::new(3, 3, false);
         assert_eq!(s.target, Layers::new(2, 2));
         assert_eq!(s.on_packet(pkt(2, false, Some(0), false)), Verdict::Ignore);
         assert_eq!(s.on_packet(pkt(0, true, Some(0), false)), Verdict::Ignore);
         assert_eq!(
             s.on_packet(pkt(2, true, Some(0), false)),
-            Verdict::Forward { resync: true }
+            Verdict::Forward {
+                resync: true,
+                end_of_picture: false
+            }
         );
         assert_eq!(s.current, Some(Layers::new(2, 2)));
         assert_eq!(s.on_packet(pkt(1, false, Some(0), false)), Verdict::Ignore);
         assert_eq!(
             s.on_packet(pkt(2, false, Some(2), false)),
-            Verdict::Forward { resync: false }
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
         );
     }
 
     #[test]
     fn spatial_switch_waits_for_the_key_frame() {
-        let mut s = LayerSelector::new(3, 1);
+        let mut s = LayerSelector::new(3, 1, false);
         s.on_packet(pkt(2, true, None, false));
         assert!(s.set_target(Layers::new(0, 0)));
         // The old stream keeps flowing until the new one has a key frame.
         assert_eq!(
             s.on_packet(pkt(2, false, None, false)),
-            Verdict::Forward { resync: false }
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
         );
         assert_eq!(s.on_packet(pkt(0, false, None, false)), Verdict::Ignore);
         assert_eq!(
             s.on_packet(pkt(0, true, None, false)),
-            Verdict::Forward { resync: true }
+            Verdict::Forward {
+                resync: true,
+                end_of_picture: false
+            }
         );
         assert_eq!(s.on_packet(pkt(2, false, None, false)), Verdict::Ignore);
         assert!(!s.needs_key_frame());
@@ -204,11 +338,14 @@ mod tests {
 
     #[test]
     fn temporal_up_at_sync_points_down_at_frame_starts() {
-        let mut s = LayerSelector::new(1, 3);
+        let mut s = LayerSelector::new(1, 3, false);
         s.set_target(Layers::new(0, 0));
         assert_eq!(
             s.on_packet(pkt(0, true, Some(0), false)),
-            Verdict::Forward { resync: true }
+            Verdict::Forward {
+                resync: true,
+                end_of_picture: false
+            }
         );
         assert_eq!(s.on_packet(pkt(0, false, Some(1), true)), Verdict::Drop);
         s.set_target(Layers::new(0, 2));
@@ -216,12 +353,18 @@ mod tests {
         assert_eq!(s.on_packet(pkt(0, false, Some(2), false)), Verdict::Drop);
         assert_eq!(
             s.on_packet(pkt(0, false, Some(1), true)),
-            Verdict::Forward { resync: false }
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
         );
         assert_eq!(s.current, Some(Layers::new(0, 1)));
         assert_eq!(
             s.on_packet(pkt(0, false, Some(2), true)),
-            Verdict::Forward { resync: false }
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
         );
         s.set_target(Layers::new(0, 0));
         // Mid-frame packets of the layer being left still go out.
@@ -229,14 +372,20 @@ mod tests {
             frame_start: false,
             ..pkt(0, false, Some(2), false)
         };
-        assert_eq!(s.on_packet(mid), Verdict::Forward { resync: false });
+        assert_eq!(
+            s.on_packet(mid),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: false
+            }
+        );
         assert_eq!(s.on_packet(pkt(0, false, Some(2), false)), Verdict::Drop);
         assert_eq!(s.current, Some(Layers::new(0, 0)));
     }
 
     #[test]
     fn preferred_caps_the_target() {
-        let mut s = LayerSelector::new(3, 3);
+        let mut s = LayerSelector::new(3, 3, false);
         s.set_preferred(Layers::new(9, 1));
         assert_eq!(s.preferred, Layers::new(2, 1));
         s.set_preferred(Layers::new(1, 9));

@@ -1,29 +1,41 @@
-//! Bitrate of one incoming stream per temporal layer, measured over one-second windows: what the allocation prices
-//! each layer option at, and whether a simulcast stream is being sent at all.
+//! Bitrate of one incoming stream per spatial (SVC) and temporal layer, measured over one-second windows: what the
+//! allocation prices each layer option at, and whether a simulcast stream is being sent at all.
 
 use std::time::{Duration, Instant};
 
 /// Temporal layers tracked (VP8/VP9 carry at most 4; packets without a temporal id count as layer 0).
 pub(crate) const MAX_TEMPORAL: usize = 4;
+/// Spatial layers tracked within one stream (VP9 SVC; simulcast streams have one each).
+pub(crate) const MAX_SPATIAL: usize = 4;
 /// A stream silent for this long is inactive, whatever its last window said.
 const INACTIVE_AFTER: Duration = Duration::from_millis(1500);
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LayerMeter {
-    window: [u64; MAX_TEMPORAL],
+    window: [[u64; MAX_TEMPORAL]; MAX_SPATIAL],
     window_start: Option<Instant>,
-    /// Bits per second of layers `0..=t`, from the last closed window.
-    cumulative_bps: [u64; MAX_TEMPORAL],
+    /// Bits per second of spatial layers `0..=s` with temporal layers `0..=t`, from the last closed window.
+    cumulative_bps: [[u64; MAX_TEMPORAL]; MAX_SPATIAL],
     last_packet: Option<Instant>,
     /// Highest temporal id seen: how many temporal layers the sender really uses.
     pub max_temporal_id: u8,
+    /// Highest spatial id seen (SVC).
+    pub max_spatial_id: u8,
 }
 
 impl LayerMeter {
-    pub fn on_packet(&mut self, now: Instant, temporal_id: Option<u8>, bytes: usize) {
+    pub fn on_packet(
+        &mut self,
+        now: Instant,
+        spatial_id: Option<u8>,
+        temporal_id: Option<u8>,
+        bytes: usize,
+    ) {
         let tid = temporal_id.unwrap_or(0).min(MAX_TEMPORAL as u8 - 1);
+        let sid = spatial_id.unwrap_or(0).min(MAX_SPATIAL as u8 - 1);
         self.max_temporal_id = self.max_temporal_id.max(tid);
-        self.window[tid as usize] += bytes as u64;
+        self.max_spatial_id = self.max_spatial_id.max(sid);
+        self.window[sid as usize][tid as usize] += bytes as u64;
         self.window_start.get_or_insert(now);
         self.last_packet = Some(now);
     }
@@ -31,7 +43,7 @@ impl LayerMeter {
     /// Closes the window when it is at least a second old.
     pub fn roll(&mut self, now: Instant) {
         let Some(start) = self.window_start else {
-            self.cumulative_bps = [0; MAX_TEMPORAL];
+            self.cumulative_bps = [[0; MAX_TEMPORAL]; MAX_SPATIAL];
             return;
         };
         let elapsed = now.saturating_duration_since(start);
@@ -39,12 +51,16 @@ impl LayerMeter {
             return;
         }
         let micros = elapsed.as_micros().max(1) as u64;
-        let mut sum = 0;
-        for (t, bytes) in self.window.iter_mut().enumerate() {
-            sum += *bytes;
-            self.cumulative_bps[t] = sum * 8_000_000 / micros;
-            *bytes = 0;
+        for s in 0..MAX_SPATIAL {
+            for t in 0..MAX_TEMPORAL {
+                let bytes: u64 = self.window[..=s]
+                    .iter()
+                    .map(|row| row[..=t].iter().sum::<u64>())
+                    .sum();
+                self.cumulative_bps[s][t] = bytes * 8_000_000 / micros;
+            }
         }
+        self.window = [[0; MAX_TEMPORAL]; MAX_SPATIAL];
         self.window_start = Some(now);
         if !self.is_active(now) {
             self.window_start = None;
@@ -56,14 +72,15 @@ impl LayerMeter {
             .is_some_and(|at| now.saturating_duration_since(at) < INACTIVE_AFTER)
     }
 
-    /// Bits per second of temporal layers `0..=temporal`.
-    pub fn bitrate(&self, temporal: u8) -> u64 {
-        self.cumulative_bps[(temporal as usize).min(MAX_TEMPORAL - 1)]
+    /// Bits per second of spatial layers `0..=spatial` with temporal layers `0..=temporal`.
+    pub fn bitrate(&self, spatial: u8, temporal: u8) -> u64 {
+        self.cumulative_bps[(spatial as usize).min(MAX_SPATIAL - 1)]
+            [(temporal as usize).min(MAX_TEMPORAL - 1)]
     }
 
     /// Bits per second of the whole stream.
     pub fn total(&self) -> u64 {
-        self.cumulative_bps[MAX_TEMPORAL - 1]
+        self.cumulative_bps[MAX_SPATIAL - 1][MAX_TEMPORAL - 1]
     }
 }
 
@@ -77,11 +94,14 @@ mod tests {
         let mut m = LayerMeter::default();
         for i in 0..100u64 {
             let at = t0 + Duration::from_millis(i * 10);
-            m.on_packet(at, Some((i % 4) as u8 / 2), 1000);
+            m.on_packet(at, Some((i % 2) as u8), Some((i % 4) as u8 / 2), 1000);
         }
         m.roll(t0 + Duration::from_secs(1));
-        assert_eq!(m.bitrate(0), 400_000);
-        assert_eq!(m.bitrate(1), 800_000);
+        assert_eq!(m.bitrate(0, 0), 200_000);
+        assert_eq!(m.bitrate(0, 1), 400_000);
+        assert_eq!(m.bitrate(1, 0), 400_000);
+        assert_eq!(m.bitrate(1, 1), 800_000);
+        assert_eq!(m.max_spatial_id, 1);
         assert_eq!(m.total(), 800_000);
         assert_eq!(m.max_temporal_id, 1);
         assert!(m.is_active(t0 + Duration::from_secs(1)));

@@ -191,7 +191,8 @@ impl Engine {
         packet.remap_extensions(&p.ext_map);
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
         let layers = packet_layers(codec, stream, packet.payload());
-        s.meter.on_packet(now, layers.temporal_id, len);
+        s.meter
+            .on_packet(now, layers.spatial_id, layers.temporal_id, len);
         s.bytes += len as u64;
         let (seq, ts) = (packet.sequence_number(), packet.timestamp());
         if let Some(ring) = s.ring.as_mut() {
@@ -214,7 +215,7 @@ impl Engine {
             if t.selected.is_none() || t.srtp_out.is_none() {
                 continue;
             }
-            let mut resync = false;
+            let (mut resync, mut end_of_picture) = (false, false);
             if let Some(selector) = c.layers.as_mut() {
                 match selector.on_packet(layers) {
                     Verdict::Ignore => continue,
@@ -224,7 +225,10 @@ impl Engine {
                         }
                         continue;
                     }
-                    Verdict::Forward { resync: r } => resync = r,
+                    Verdict::Forward {
+                        resync: r,
+                        end_of_picture: e,
+                    } => (resync, end_of_picture) = (r, e),
                 }
                 if selector.changed {
                     selector.changed = false;
@@ -255,7 +259,8 @@ impl Engine {
             };
 
             let mut out = self.outbox.buffer();
-            let Some(payload_len) = write_consumer_packet(&mut out, &packet, c, t, rewritten)
+            let Some(payload_len) =
+                write_consumer_packet(&mut out, &packet, c, t, rewritten, end_of_picture)
             else {
                 self.outbox.recycle(out);
                 continue;
@@ -334,7 +339,15 @@ impl Engine {
                 seq: out_seq,
                 timestamp: out_ts,
             };
-            if write_consumer_packet(&mut out, &original, c, t, rewritten).is_none() {
+            let codec = p
+                .codec_of
+                .get(original.payload_type() as usize)
+                .copied()
+                .flatten();
+            let layers = packet_layers(codec, stream, original.payload());
+            let end_of_picture = c.layers.as_ref().is_some_and(|l| l.ends_picture(&layers));
+            if write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture).is_none()
+            {
                 self.outbox.recycle(out);
                 continue;
             }
@@ -447,6 +460,7 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     c: &mut ConsumerState,
     t: &mut TransportState,
     rewritten: Rewritten,
+    end_of_picture: bool,
 ) -> Option<usize> {
     let twcc = t.twcc_seq;
     write_with_extensions(out, packet, |w| {
@@ -471,6 +485,9 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     view.set_ssrc(c.ssrc);
     view.set_sequence_number(rewritten.seq);
     view.set_timestamp(rewritten.timestamp);
+    if end_of_picture {
+        view.set_marker(true);
+    }
     if let Some(vp8) = c.vp8.as_mut() {
         vp8.rewrite(view.payload_mut());
     }
@@ -496,6 +513,8 @@ fn packet_layers(codec: Option<CodecKind>, stream: usize, payload: &[u8]) -> Pac
         PayloadDescriptor::Vp9(d) => {
             layers.frame_start = d.start_of_frame && d.spatial_id.unwrap_or(0) == 0;
             layers.layer_sync = d.switching_up;
+            layers.spatial_id = d.spatial_id;
+            layers.end_of_frame = d.end_of_frame;
         }
         _ => layers.frame_start = true,
     }

@@ -85,6 +85,8 @@ pub(crate) struct ProducerState {
     pub streams: Vec<RecvStream>,
     /// Temporal layers per stream, from the scalability mode (1 when none).
     pub temporal_layers: u8,
+    /// Spatial layers inside the one stream of an SVC producer (1 otherwise).
+    pub spatial_layers: u8,
     pub consumers: Vec<ConsumerKey>,
     pub key_frame_request: KeyFrameRequest,
     pub fir_seq: u8,
@@ -191,6 +193,11 @@ impl ProducerState {
             .and_then(ScalabilityMode::parse);
         let svc = mode.is_some_and(|m| m.spatial_layers > 1 || m.temporal_layers > 1);
         let temporal_layers = mode.map_or(1, |m| m.temporal_layers.clamp(1, 4));
+        let spatial_layers = if streams.len() > 1 {
+            1
+        } else {
+            mode.map_or(1, |m| m.spatial_layers.clamp(1, 4))
+        };
         let producer_type = if streams.len() > 1 {
             ProducerType::Simulcast
         } else if svc {
@@ -215,6 +222,7 @@ impl ProducerState {
             ext_map,
             streams,
             temporal_layers,
+            spatial_layers,
             consumers: Vec::new(),
             key_frame_request,
             fir_seq: 0,

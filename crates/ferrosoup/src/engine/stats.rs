@@ -23,8 +23,13 @@ fn inbound(p: &ProducerState, index: usize, s: &RecvStream, ts: u64) -> RtpStrea
         .find(|c| !c.is_rtx())
         .map_or_else(String::new, |c| c.mime_type.clone());
     let mut by_layer = BTreeMap::new();
-    for t in 0..=s.meter.max_temporal_id {
-        by_layer.insert(format!("{index}.{t}"), s.meter.bitrate(t));
+    for sid in 0..=s.meter.max_spatial_id {
+        for t in 0..=s.meter.max_temporal_id {
+            by_layer.insert(
+                format!("{}.{t}", index + sid as usize),
+                s.meter.bitrate(sid, t),
+            );
+        }
     }
     RtpStreamStats {
         direction: RtpStreamDirection::Inbound,
