@@ -13,6 +13,7 @@ const CODECS = [
   { codec: 'vp8', order: 'A-first' },
   { codec: 'vp9', order: 'B-first' },
   { codec: 'h264', order: 'A-first' },
+  { codec: 'av1', order: 'B-first' },
 ];
 
 const READY_TIMEOUT = 20000;

@@ -4,7 +4,7 @@
 //   room     room id (default "demo")
 //   name     display name (default: a random "guest-xxxx")
 //   publish  1 (default) to send camera + microphone, 0 to only receive
-//   codec    vp8 | vp9 | h264: force the video codec of the video producer
+//   codec    vp8 | vp9 | h264 | av1: force the video codec of the video producer
 //   audio    0 to not send audio
 //   video    0 to not send video
 //   ws       WebSocket URL override (default: ws(s)://<page host>/ws)

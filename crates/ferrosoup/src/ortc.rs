@@ -1337,7 +1337,10 @@ mod tests {
                  "parameters": {"level-asymmetry-allowed": 1, "packetization-mode": 1,
                                 "profile-level-id": "4d0032"},
                  "rtcpFeedback": video_fb},
-                rtx(108, 107)
+                rtx(108, 107),
+                {"kind": "video", "mimeType": "video/AV1", "preferredPayloadType": 109,
+                 "clockRate": 90000, "parameters": {}, "rtcpFeedback": video_fb},
+                rtx(110, 109)
             ])
         );
         assert_eq!(

@@ -27,13 +27,10 @@ pub fn supported_rtp_capabilities() -> &'static RtpCapabilities {
 /// otherwise.
 ///
 /// The order decides the router's payload types (opus 100, VP8 101/rtx 102, VP9 103/104,
-/// H264 baseline 105/106, H264 main 107/108). Two H264 entries because mediasoup matches
-/// H264 strictly on profile: constrained baseline is what every browser can encode,
-/// main is what hardware encoders (Safari, some Android) prefer.
-///
-/// AV1 is supported by [`supported_rtp_capabilities`] but not yet enabled by default; to
-/// enable it, append `video_codec("video/AV1", [])` at the end of this list so existing
-/// payload types keep their values.
+/// H264 baseline 105/106, H264 main 107/108, AV1 109/110). Two H264 entries because mediasoup
+/// matches H264 strictly on profile: constrained baseline is what every browser can encode,
+/// main is what hardware encoders (Safari, some Android) prefer. AV1 comes last so the
+/// others keep the payload types they had before it was added.
 pub fn default_media_codecs() -> Vec<RtpCodecCapability> {
     vec![
         RtpCodecCapability {
@@ -63,6 +60,7 @@ pub fn default_media_codecs() -> Vec<RtpCodecCapability> {
                 ("profile-level-id", "4d0032".into()),
             ],
         ),
+        video_codec("video/AV1", []),
     ]
 }
 
@@ -255,7 +253,7 @@ mod tests {
     #[test]
     fn default_codecs_are_accepted_by_the_router() -> Result<(), crate::ortc::OrtcError> {
         let caps = crate::ortc::generate_router_rtp_capabilities(&default_media_codecs())?;
-        assert_eq!(caps.codecs.len(), 9);
+        assert_eq!(caps.codecs.len(), 11);
         Ok(())
     }
 }
