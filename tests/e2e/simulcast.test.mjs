@@ -3,7 +3,9 @@
 // consumer stats), while:
 //   - B's application changes its preferred layers (setConsumerPreferredLayers) — with and without the
 //     abs-capture-time header extension (mediasoup 3.27 needs it to switch layers; ferrosoup must not);
-//   - the server→B link is limited to 300 kbit/s with tc (htb + u32 filter on B's ICE port), then freed.
+//   - the server→B link is limited to 300 kbit/s with tc (htb + u32 filter on B's ICE port), then freed;
+//   - B needs fewer layers (or none): the server tells A (producerLayersNeeded), A stops encoding them, and starts
+//     again when B wants them back.
 
 import { execFileSync } from 'node:child_process';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -58,6 +60,35 @@ async function setupCall(env, room, query = {}, mode = 'simulcast') {
   await poll(async () => (await videoOf(b))?.framesDecoded > 0, { timeout: 20000, what: 'B decodes video' });
   const consumerId = (await videoOf(b)).id;
   return { a, b, consumerId };
+}
+
+/** A's video upload in bits per second over `ms`, in total and per encoding (from its RTCRtpSender stats). */
+async function uploadRate(a, ms) {
+  const read = async () => {
+    const list = await a.page.evaluate(() => window.ferrosoup.producerStats());
+    const video = list.find((p) => p.kind === 'video');
+    return (video?.outbound || []).map((o) => ({ rid: o.rid ?? '', bytes: o.bytesSent ?? 0 }));
+  };
+  const before = await read();
+  await sleep(ms);
+  const after = await read();
+  const perEncoding = {};
+  let total = 0;
+  for (const o of after) {
+    const b = before.find((x) => x.rid === o.rid);
+    const bps = Math.round(((o.bytes - (b ? b.bytes : 0)) * 8 * 1000) / ms);
+    perEncoding[o.rid || 'single'] = bps;
+    total += bps;
+  }
+  return { total, perEncoding };
+}
+
+async function layersNeeded(a) {
+  return a.page.evaluate(() => {
+    const id = window.ferrosoup.producers.video;
+    const all = window.ferrosoup.layersNeeded();
+    return id in all ? all[id] : undefined;
+  });
 }
 
 describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
@@ -148,6 +179,40 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
       const [consumerStats] = await request(b, 'getConsumerStats', { consumerId });
       assert.equal(consumerStats.type, 'outbound-rtp');
       console.log(`# ${mode} under ${LIMIT_KBIT} kbit/s: ${JSON.stringify(limited)}; top layer back ${recover} ms after the limit was lifted`);
+    });
+  });
+
+  test('simulcast: layers nobody needs are switched off at the sender, and back on when needed', { timeout: 180000 }, async () => {
+    await env.withArtifacts('simulcast-demand', async () => {
+      const { a, b, consumerId } = await setupCall(env, 'sim-demand');
+      await waitWidth(b, TOP_WIDTH, 40000, 'top layer first');
+      const full = await uploadRate(a, 3000);
+
+      await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 0 });
+      await poll(async () => (await layersNeeded(a)) === 0, { timeout: 15000, what: 'A told only layer 0 is needed' });
+      await sleep(2000);
+      const low = await uploadRate(a, 3000);
+      assert.ok(low.perEncoding.r2 < 20000 && low.perEncoding.r1 < 20000, `r1/r2 switched off: ${JSON.stringify(low)}`);
+      assert.ok(low.perEncoding.r0 > 20000, `r0 still sent: ${JSON.stringify(low)}`);
+      await waitWidth(b, TOP_WIDTH / 4, 10000, 'B on layer 0');
+
+      await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
+      const start = Date.now();
+      await poll(async () => (await layersNeeded(a)) === 2, { timeout: 5000, what: 'A told layer 2 is needed again' });
+      const told = Date.now() - start;
+      await waitWidth(b, TOP_WIDTH, 20000, 'top layer after re-enabling it');
+      const restored = Date.now() - start;
+
+      await request(b, 'pauseConsumer', { consumerId });
+      await poll(async () => (await layersNeeded(a)) === null, { timeout: 15000, what: 'A told no layer is needed' });
+      await sleep(2000);
+      const none = await uploadRate(a, 3000);
+      assert.ok(none.total < 30000, `nothing sent while nobody watches: ${JSON.stringify(none)}`);
+      await request(b, 'resumeConsumer', { consumerId });
+      await poll(async () => (await layersNeeded(a)) !== null, { timeout: 5000, what: 'A told video is needed again' });
+      const before = (await videoOf(b)).framesDecoded;
+      await poll(async () => (await videoOf(b)).framesDecoded > before + 10, { timeout: 15000, what: 'B decodes again' });
+      console.log(`# upload by A: all layers ${JSON.stringify(full)}; only layer 0 needed ${JSON.stringify(low)}; nobody watching ${JSON.stringify(none)}; layer 2 asked for again: A told in ${told} ms, B on the top layer after ${restored} ms`);
     });
   });
 });

@@ -196,6 +196,7 @@ const state = {
   localStream: null,
   producers: {}, // kind -> producer id
   producerObjects: new Map(), // producer id -> mediasoup-client Producer
+  layersNeeded: new Map(), // producer id -> highest spatial layer anyone needs (null: none), from the server
   consumers: [], // {id, producerId, peerId, kind, track, consumer, element}
   consumedProducers: new Set(),
   peers: new Map(), // peerId -> {displayName, tile}
@@ -351,6 +352,22 @@ notificationHandlers.set('consumerClosed', ({ consumerId }) => {
   for (const c of [...state.consumers]) {
     if (c.id === consumerId) closeConsumerLocally(c);
   }
+});
+
+// Nobody watches some layers of our video (or all of it): stop encoding and sending them until someone does.
+// The server asks for more at once and for less only after a few seconds (docs/protocol.md, producerLayersNeeded).
+notificationHandlers.set('producerLayersNeeded', async ({ producerId, spatialLayer }) => {
+  const producer = state.producerObjects.get(producerId);
+  if (!producer || producer.kind !== 'video' || producer.closed) return;
+  const params = producer.rtpSender.getParameters();
+  if (!params.encodings || params.encodings.length === 0) return;
+  const simulcast = params.encodings.length > 1;
+  params.encodings.forEach((encoding, i) => {
+    encoding.active = spatialLayer !== null && (!simulcast || i <= spatialLayer);
+  });
+  await producer.rtpSender.setParameters(params);
+  state.layersNeeded.set(producerId, spatialLayer);
+  logEvent(`video layers needed: ${spatialLayer === null ? 'none' : `up to ${spatialLayer}`}`);
 });
 
 notificationHandlers.set('producerPaused', ({ producerId }) => {
@@ -604,6 +621,7 @@ const api = {
   stats: async () => (await stats()).consumers.reduce((acc, c) => { acc[c.id] = c; return acc; }, {}),
   statsList: async () => (await stats()).consumers,
   producerStats,
+  layersNeeded: () => Object.fromEntries(state.layersNeeded),
   transportIds: () => ({ send: state.sendTransport?.id, recv: state.recvTransport?.id }),
   error: null,
 };

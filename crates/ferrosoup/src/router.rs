@@ -50,6 +50,12 @@ pub enum RouterEvent {
         consumer_id: ConsumerId,
         score: ConsumerScore,
     },
+    /// The highest spatial layer of a video producer that any consumer needs changed (`None`: no consumer needs
+    /// it at all). The sending application may stop encoding the layers above (see the engine's `demand`).
+    ProducerLayersNeeded {
+        producer_id: ProducerId,
+        spatial_layer: Option<u8>,
+    },
     /// A producer's per-stream scores changed.
     ProducerScore {
         producer_id: ProducerId,

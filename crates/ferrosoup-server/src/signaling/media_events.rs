@@ -50,6 +50,19 @@ pub(super) fn notify_owner(state: &RoomState, event: RouterEvent) {
                 json!({"producerId": producer_id, "score": scores}),
             ),
         ),
+        RouterEvent::ProducerLayersNeeded {
+            producer_id,
+            spatial_layer,
+        } => (
+            state
+                .peers
+                .values()
+                .find(|p| p.producers.contains_key(&producer_id)),
+            protocol::notification(
+                "producerLayersNeeded",
+                json!({"producerId": producer_id, "spatialLayer": spatial_layer}),
+            ),
+        ),
         _ => return,
     };
     if let Some(peer) = owner {

@@ -95,6 +95,11 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
     let mut fixed = 0u64;
     let mut desired = 0u64;
     let mut claims: Vec<Claim<ConsumerKey, Layers>> = Vec::new();
+    // The same, pricing layers the sender paused at their last known bitrate: which layers would be used if the
+    // sender resumed them (what `demand` asks senders for).
+    let mut hypothetical: Vec<Claim<ConsumerKey, Layers>> = Vec::new();
+    let mut simple: Vec<ConsumerKey> = Vec::new();
+    let mut inactive: Vec<ConsumerKey> = Vec::new();
     for &ckey in &t.consumers {
         let Some(c) = engine.consumers.get(ckey) else {
             continue;
@@ -103,6 +108,7 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
             continue;
         };
         if !c.is_active() {
+            inactive.push(ckey);
             continue;
         }
         let Some(selector) = c.layers.as_ref().filter(|l| {
@@ -111,56 +117,39 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
             let rate = p.streams.first().map_or(0, |s| s.meter.total());
             fixed += rate;
             desired += rate;
+            simple.push(ckey);
             continue;
         };
-        let mut options = Vec::new();
-        // Simulcast: one stream per spatial layer. SVC: spatial layers inside stream 0.
-        let rungs: Vec<(u8, &super::producer::RecvStream, u8)> = if selector.svc {
-            p.streams
-                .first()
-                .map(|s| {
-                    (0..=s.meter.max_spatial_id)
-                        .map(|sid| (sid, s, sid))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            p.streams
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i.min(u8::MAX as usize) as u8, s, 0))
-                .collect()
-        };
-        for (spatial, s, sid) in rungs {
-            if spatial > selector.preferred.spatial_layer {
-                break;
-            }
-            if !s.meter.is_active(now) || s.meter.total() == 0 {
-                continue;
-            }
-            let top = selector
-                .preferred
-                .temporal_layer
-                .min(s.meter.max_temporal_id);
-            for temporal in 0..=top {
-                // The last rung lets every temporal layer the application accepts through.
-                let layers = if temporal == top {
-                    Layers::new(spatial, selector.preferred.temporal_layer)
-                } else {
-                    Layers::new(spatial, temporal)
-                };
-                options.push(LayerOption {
-                    layers,
-                    bitrate: s.meter.bitrate(sid, temporal),
-                });
-            }
-        }
+        let options = ladder(selector, p, now, false);
+        hypothetical.push(Claim {
+            key: ckey,
+            priority: c.priority,
+            options: ladder(selector, p, now, true),
+        });
         desired += options.last().map_or(0, |o| o.bitrate);
         claims.push(Claim {
             key: ckey,
             priority: c.priority,
             options,
         });
+    }
+
+    for (ckey, choice) in allocate(available, fixed, &hypothetical) {
+        let needed = hypothetical
+            .iter()
+            .find(|c| c.key == ckey)
+            .and_then(|c| c.options.get(choice?))
+            .map(|o| o.layers.spatial_layer);
+        if let Some(c) = engine.consumers.get_mut(ckey) {
+            c.needed_spatial = needed;
+        }
+    }
+    for (keys, needed) in [(simple, Some(0)), (inactive, None)] {
+        for ckey in keys {
+            if let Some(c) = engine.consumers.get_mut(ckey) {
+                c.needed_spatial = needed;
+            }
+        }
     }
 
     let mut key_frames = Vec::new();
@@ -202,6 +191,73 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
     if !key_frames.is_empty() {
         engine.request_pending_key_frames(now, Some(tkey));
     }
+}
+
+/// A consumer's layer options, cheapest first: per spatial layer (simulcast stream or SVC layer) up to its preferred
+/// one, each temporal layer up to the preferred one. Layers not being sent are left out, or with `history`, priced at
+/// what they cost when last sent.
+fn ladder(
+    selector: &super::layers::LayerSelector,
+    p: &super::producer::ProducerState,
+    now: Instant,
+    history: bool,
+) -> Vec<LayerOption<Layers>> {
+    let mut options = Vec::new();
+    // Simulcast: one stream per spatial layer. SVC: spatial layers inside stream 0.
+    let rungs: Vec<(u8, &super::producer::RecvStream, u8)> = if selector.svc {
+        p.streams
+            .first()
+            .map(|s| {
+                let top = if history {
+                    selector.spatial_layers.saturating_sub(1)
+                } else {
+                    s.meter.max_spatial_id
+                };
+                (0..=top).map(|sid| (sid, s, sid)).collect()
+            })
+            .unwrap_or_default()
+    } else {
+        p.streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i.min(u8::MAX as usize) as u8, s, 0))
+            .collect()
+    };
+    for (spatial, s, sid) in rungs {
+        if spatial > selector.preferred.spatial_layer {
+            break;
+        }
+        let price = |temporal: u8| {
+            if history {
+                s.meter.last_known_bitrate(sid, temporal)
+            } else {
+                s.meter.bitrate(sid, temporal)
+            }
+        };
+        if !history && (!s.meter.is_active(now) || s.meter.total() == 0) {
+            continue;
+        }
+        if price(0) == 0 {
+            continue;
+        }
+        let top = selector
+            .preferred
+            .temporal_layer
+            .min(s.meter.max_temporal_id);
+        for temporal in 0..=top {
+            // The last rung lets every temporal layer the application accepts through.
+            let layers = if temporal == top {
+                Layers::new(spatial, selector.preferred.temporal_layer)
+            } else {
+                Layers::new(spatial, temporal)
+            };
+            options.push(LayerOption {
+                layers,
+                bitrate: price(temporal),
+            });
+        }
+    }
+    options
 }
 
 /// Sends this tick's share of the current probe cluster: padding-only packets on the probator stream.

@@ -37,6 +37,9 @@ pub(crate) struct ConsumerState {
     pub layers: Option<LayerSelector>,
     /// Keeps VP8 picture ids continuous across simulcast stream switches.
     pub vp8: Option<Vp8Continuity>,
+    /// The spatial layer this consumer would take if its producer sent every layer (see `demand`); `None` when it
+    /// needs none (paused, or nothing fits).
+    pub needed_spatial: Option<u8>,
     /// Share of the transport's bitrate relative to its other consumers (1–255, default 1).
     pub priority: u8,
     /// 0–10: how well the client receives this consumer's stream (from its receiver reports).
@@ -136,6 +139,7 @@ impl ConsumerState {
             }),
             vp8: (media.and_then(|m| CodecKind::from_mime(&m.mime_type)) == Some(CodecKind::Vp8))
                 .then(Vp8Continuity::default),
+            needed_spatial: None,
             priority: 1,
             score: 10,
             score_base: (u32::MAX, -1),

@@ -12,6 +12,7 @@ mod bwe;
 mod congestion;
 mod consumer;
 mod control;
+mod demand;
 mod dtls;
 mod ice;
 mod layers;
@@ -50,6 +51,8 @@ use transport::{TransportKey, TransportState, Tuple};
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// How often transport-cc feedback goes out while packets arrive (what browsers use too).
 const FEEDBACK_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the layers producers' consumers need are re-checked (`demand`).
+const DEMAND_INTERVAL: Duration = Duration::from_millis(250);
 /// Follow-up interval while packets are missing (NACK retries) or feedback is pending.
 const NACK_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -99,6 +102,8 @@ pub(crate) struct Engine {
     ntp: crate::rtp::NtpClock,
     /// When the engine started (a base for generated RTP timestamps).
     epoch: Instant,
+    /// When the producers' layer demand is next checked.
+    next_demand: Option<Instant>,
 }
 
 impl Engine {
@@ -119,6 +124,7 @@ impl Engine {
             next_feedback: None,
             ntp: crate::rtp::NtpClock::new(),
             epoch: Instant::now(),
+            next_demand: None,
         }
     }
 
@@ -149,6 +155,10 @@ impl Engine {
             }
         }
         if let Some(at) = congestion::poll_timeout(self) {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+        }
+        if !self.producers.is_empty() {
+            let at = self.next_demand.unwrap_or_else(Instant::now);
             earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
         earliest
@@ -184,6 +194,10 @@ impl Engine {
             self.next_report = Some(now + REPORT_INTERVAL);
         }
         congestion::handle_timeout(self, now);
+        if self.next_demand.is_none_or(|t| t <= now) {
+            demand::update(self, now);
+            self.next_demand = Some(now + DEMAND_INTERVAL);
+        }
     }
 
     pub fn dump(&self) -> WorkerDump {

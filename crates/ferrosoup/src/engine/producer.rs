@@ -87,6 +87,8 @@ pub(crate) struct ProducerState {
     pub temporal_layers: u8,
     /// Spatial layers inside the one stream of an SVC producer (1 otherwise).
     pub spatial_layers: u8,
+    /// Which of its layers anyone needs, and what the application was told.
+    pub demand: super::demand::Demand,
     pub consumers: Vec<ConsumerKey>,
     pub key_frame_request: KeyFrameRequest,
     pub fir_seq: u8,
@@ -223,6 +225,7 @@ impl ProducerState {
             streams,
             temporal_layers,
             spatial_layers,
+            demand: Default::default(),
             consumers: Vec::new(),
             key_frame_request,
             fir_seq: 0,
