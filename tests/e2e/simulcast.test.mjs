@@ -34,16 +34,42 @@ function request(p, type, data) {
   return p.page.evaluate(([t, d]) => window.ferrosoup.request(t, d), [type, data]);
 }
 
+/** What A sends, what B decodes and what the server estimates: attached to timeouts. */
+async function diagnose(b) {
+  const out = {};
+  try {
+    out.b = await videoOf(b);
+    const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
+    const [t] = await request(b, 'getTransportStats', { transportId: recv });
+    out.server = { estimate: t.availableOutgoingBitrate, sendBitrate: t.sendBitrate, probation: t.probationBytesSent };
+    const a = diagnose.publisher;
+    if (a) {
+      const list = await a.page.evaluate(() => window.ferrosoup.producerStats());
+      out.a = (list.find((p) => p.kind === 'video')?.outbound || []).map((o) => ({
+        rid: o.rid, width: o.frameWidth, bytes: o.bytesSent, limit: o.qualityLimitationReason,
+      }));
+    }
+  } catch (err) {
+    out.error = String(err);
+  }
+  return JSON.stringify(out);
+}
+
 /** Waits until B decodes video of exactly `width` pixels, and returns how long that took (ms). */
 async function waitWidth(b, width, timeout, what) {
   const start = Date.now();
-  await poll(
-    async () => {
-      const v = await videoOf(b);
-      return v && v.frameWidth === width && v.framesDecoded > 0;
-    },
-    { timeout, interval: 250, what: `${what}: B decodes ${width} px wide video` },
-  );
+  try {
+    await poll(
+      async () => {
+        const v = await videoOf(b);
+        return v && v.frameWidth === width && v.framesDecoded > 0;
+      },
+      { timeout, interval: 250, what: `${what}: B decodes ${width} px wide video` },
+    );
+  } catch (err) {
+    err.message += `\n${await diagnose(b)}`;
+    throw err;
+  }
   return Date.now() - start;
 }
 
@@ -55,6 +81,7 @@ const MODES = {
 async function setupCall(env, room, query = {}, mode = 'simulcast') {
   const a = await env.open({ room, name: 'A', width: '960', height: '540', audio: '0', ...MODES[mode], ...query }, 'A');
   await ready(a);
+  diagnose.publisher = a;
   const b = await env.open({ room, name: 'B', publish: '0' }, 'B');
   await ready(b);
   await poll(async () => (await videoOf(b))?.framesDecoded > 0, { timeout: 20000, what: 'B decodes video' });
@@ -171,7 +198,9 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         limited = { settle, width: after.frameWidth, decoded: after.framesDecoded - before.framesDecoded, estimate: t.availableOutgoingBitrate, sendBitrate: t.sendBitrate };
         assert.ok(after.frameWidth < TOP_WIDTH, `still below the top layer under the limit: ${JSON.stringify(limited)}`);
         assert.ok(limited.decoded > 25, `B keeps decoding under the limit: ${JSON.stringify(limited)}`);
-        assert.ok(t.availableOutgoingBitrate < 600000, `the estimate follows the limit: ${JSON.stringify(limited)}`);
+        // The estimate itself may sit above the link while the sender is application-limited (GCC only finds
+        // the ceiling by hitting it); what must hold is that the server does not push more than the link takes.
+        assert.ok(t.sendBitrate < LIMIT_KBIT * 1000 * 1.5, `the server's sending fits the link: ${JSON.stringify(limited)}`);
       } finally {
         tc(env.ns, 'qdisc', 'del', 'dev', 'lo', 'root');
       }

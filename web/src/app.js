@@ -356,19 +356,35 @@ notificationHandlers.set('consumerClosed', ({ consumerId }) => {
 
 // Nobody watches some layers of our video (or all of it): stop encoding and sending them until someone does.
 // The server asks for more at once and for less only after a few seconds (docs/protocol.md, producerLayersNeeded).
-notificationHandlers.set('producerLayersNeeded', async ({ producerId, spatialLayer }) => {
+let layerChange = Promise.resolve();
+notificationHandlers.set('producerLayersNeeded', ({ producerId, spatialLayer }) => {
+  // One change at a time: a sender refuses setParameters while another is pending.
+  layerChange = layerChange.then(() => applyLayersNeeded(producerId, spatialLayer)).catch((err) => {
+    console.error('ferrosoup: switching encodings failed:', err);
+  });
+  return layerChange;
+});
+
+async function applyLayersNeeded(producerId, spatialLayer) {
   const producer = state.producerObjects.get(producerId);
   if (!producer || producer.kind !== 'video' || producer.closed) return;
-  const params = producer.rtpSender.getParameters();
-  if (!params.encodings || params.encodings.length === 0) return;
-  const simulcast = params.encodings.length > 1;
-  params.encodings.forEach((encoding, i) => {
-    encoding.active = spatialLayer !== null && (!simulcast || i <= spatialLayer);
-  });
-  await producer.rtpSender.setParameters(params);
   state.layersNeeded.set(producerId, spatialLayer);
+  for (let attempt = 0; ; attempt++) {
+    const params = producer.rtpSender.getParameters();
+    if (!params.encodings || params.encodings.length === 0) return;
+    const simulcast = params.encodings.length > 1;
+    params.encodings.forEach((encoding, i) => {
+      encoding.active = spatialLayer !== null && (!simulcast || i <= spatialLayer);
+    });
+    try {
+      await producer.rtpSender.setParameters(params);
+      break;
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
   logEvent(`video layers needed: ${spatialLayer === null ? 'none' : `up to ${spatialLayer}`}`);
-});
+}
 
 notificationHandlers.set('producerPaused', ({ producerId }) => {
   for (const c of state.consumers) if (c.producerId === producerId) c.consumer.pause();

@@ -223,20 +223,34 @@ fn ladder(
             .map(|(i, s)| (i.min(u8::MAX as usize) as u8, s, 0))
             .collect()
     };
+    // What the previous spatial layer cost: a layer never seen is guessed from it.
+    let mut previous: u64 = 0;
     for (spatial, s, sid) in rungs {
         if spatial > selector.preferred.spatial_layer {
             break;
         }
+        if !history && (!s.meter.is_active(now) || s.meter.total() == 0) {
+            continue;
+        }
+        // A layer the sender never sent (it had not ramped up yet, or it was switched off before) still has to be
+        // asked for: priced at its encoding's maxBitrate, else three times the layer below (the usual ratio).
+        let guess = p
+            .rtp_parameters
+            .encodings
+            .get(spatial as usize)
+            .filter(|_| !selector.svc)
+            .and_then(|e| e.max_bitrate)
+            .map_or(previous.saturating_mul(3), u64::from);
         let price = |temporal: u8| {
             if history {
-                s.meter.last_known_bitrate(sid, temporal)
+                match s.meter.last_known_bitrate(sid, temporal) {
+                    0 => guess,
+                    known => known,
+                }
             } else {
                 s.meter.bitrate(sid, temporal)
             }
         };
-        if !history && (!s.meter.is_active(now) || s.meter.total() == 0) {
-            continue;
-        }
         if price(0) == 0 {
             continue;
         }
@@ -256,6 +270,7 @@ fn ladder(
                 bitrate: price(temporal),
             });
         }
+        previous = options.last().map_or(previous, |o| o.bitrate);
     }
     options
 }

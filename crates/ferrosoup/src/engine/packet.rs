@@ -23,6 +23,10 @@ use crate::rtp_parameters::MediaKind;
 
 /// Room an outgoing RTP packet needs beyond its plaintext for the SRTP tag (the largest of the profiles).
 const SRTP_MAX_OVERHEAD: usize = 16;
+/// A packet is retransmitted at most once per round trip (bounded; the default until RTCP measured one).
+const DEFAULT_RTT: std::time::Duration = std::time::Duration::from_millis(100);
+const MIN_RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+const MAX_RESEND_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Engine {
     pub fn handle_datagram(
@@ -325,6 +329,19 @@ impl Engine {
             else {
                 continue;
             };
+            // Once per round trip at most (mediasoup does the same), however often the client asks.
+            let interval = c
+                .stats
+                .rtt()
+                .unwrap_or(DEFAULT_RTT)
+                .clamp(MIN_RESEND_INTERVAL, MAX_RESEND_INTERVAL);
+            if !c
+                .sent
+                .as_mut()
+                .is_some_and(|s| s.may_resend(out_seq, now, interval))
+            {
+                continue;
+            }
             let Some(original) = p
                 .streams
                 .get(stream)

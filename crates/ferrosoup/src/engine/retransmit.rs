@@ -66,6 +66,9 @@ pub(crate) struct SentRing {
     slots: Box<[(u16, u16, u32, u8); PACKET_RING]>,
     /// Sent at least once since created (slot 0 is otherwise indistinguishable from a real entry).
     filled: Box<[bool; PACKET_RING]>,
+    /// When each was last retransmitted, in milliseconds since `epoch` + 1 (0: never).
+    resent: Box<[u32; PACKET_RING]>,
+    epoch: Instant,
 }
 
 impl SentRing {
@@ -73,6 +76,8 @@ impl SentRing {
         SentRing {
             slots: Box::new([(0, 0, 0, 0); PACKET_RING]),
             filled: Box::new([false; PACKET_RING]),
+            resent: Box::new([0; PACKET_RING]),
+            epoch: Instant::now(),
         }
     }
 
@@ -80,6 +85,21 @@ impl SentRing {
         let i = out_seq as usize % PACKET_RING;
         self.slots[i] = (out_seq, in_seq, out_ts, stream.min(u8::MAX as usize) as u8);
         self.filled[i] = true;
+        self.resent[i] = 0;
+    }
+
+    /// Whether `out_seq` may be retransmitted now: not if it already was within `interval` (a receiver repeats its
+    /// NACK until the retransmission arrives, one round trip later; resending each time only adds to the congestion
+    /// that lost it). Records the retransmission when allowed.
+    pub fn may_resend(&mut self, out_seq: u16, now: Instant, interval: Duration) -> bool {
+        let i = out_seq as usize % PACKET_RING;
+        let at = now.saturating_duration_since(self.epoch).as_millis().min(u32::MAX as u128 - 1) as u32 + 1;
+        let last = self.resent[i];
+        if last != 0 && at.saturating_sub(last) < interval.as_millis() as u32 {
+            return false;
+        }
+        self.resent[i] = at;
+        true
     }
 
     /// The incoming sequence number, outgoing timestamp and producer stream of outgoing `out_seq`, if still
@@ -207,6 +227,10 @@ mod tests {
         assert_eq!(sent.lookup(0), None);
         sent.record(0, 500, 9000, 2);
         assert_eq!(sent.lookup(0), Some((500, 9000, 2)));
+        let now = Instant::now();
+        assert!(sent.may_resend(0, now, Duration::from_millis(100)));
+        assert!(!sent.may_resend(0, now + Duration::from_millis(50), Duration::from_millis(100)));
+        assert!(sent.may_resend(0, now + Duration::from_millis(150), Duration::from_millis(100)));
         assert_eq!(sent.lookup(PACKET_RING as u16), None);
     }
 }
