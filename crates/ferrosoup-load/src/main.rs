@@ -130,7 +130,9 @@ impl Args {
         if !(MIN_PAYLOAD..=1200).contains(&self.payload) {
             bail!("--payload must be {MIN_PAYLOAD}..=1200 bytes");
         }
-        if !(self.duration > 0.0 && self.duration <= MAX_DURATION_S) || !(0.0..=60.0).contains(&self.warmup) {
+        if !(self.duration > 0.0 && self.duration <= MAX_DURATION_S)
+            || !(0.0..=60.0).contains(&self.warmup)
+        {
             bail!("--duration must be in (0, {MAX_DURATION_S}] s and --warmup in [0, 60] s");
         }
         if self.threads == 0 || self.threads > 64 || self.setup_concurrency == 0 {
@@ -144,7 +146,9 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     args.check()?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?,
+        )
         .with_writer(std::io::stderr)
         .init();
     raise_open_files_limit();
@@ -285,7 +289,10 @@ async fn set_up_and_measure(
         }
         done += 1;
         if !args.quiet && (done % 50 == 0 || done == args.rooms * args.subscribers) {
-            eprintln!("  {done}/{} subscribers set up", args.rooms * args.subscribers);
+            eprintln!(
+                "  {done}/{} subscribers set up",
+                args.rooms * args.subscribers
+            );
         }
     }
     drop(results);
@@ -296,7 +303,9 @@ async fn set_up_and_measure(
     // Every consumer starts at a key frame the publisher sends on request.
     let streams_expected = args.rooms * args.publishers * args.subscribers;
     let flow_deadline = Instant::now() + FLOW_TIMEOUT;
-    while run.streams_started.load(Ordering::Relaxed) < streams_expected && Instant::now() < flow_deadline {
+    while run.streams_started.load(Ordering::Relaxed) < streams_expected
+        && Instant::now() < flow_deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let setup_s = started.elapsed().as_secs_f64();
@@ -306,7 +315,15 @@ async fn set_up_and_measure(
     }
 
     let mut progress = ProgressState::new(run, server_pid);
-    tick(args, Duration::from_secs_f64(args.warmup), &mut progress, run, server_pid, started).await;
+    tick(
+        args,
+        Duration::from_secs_f64(args.warmup),
+        &mut progress,
+        run,
+        server_pid,
+        started,
+    )
+    .await;
 
     let mut ports: HashSet<u16> = HashSet::new();
     let mut server_ports: HashSet<u16> = HashSet::new();
@@ -319,14 +336,30 @@ async fn set_up_and_measure(
     let drops_before = (procfs::udp_drops(&server_ports), procfs::udp_drops(&ports));
     run.set_phase(Phase::Measure);
     let measure_start = Instant::now();
-    tick(args, Duration::from_secs_f64(args.duration), &mut progress, run, server_pid, started).await;
+    tick(
+        args,
+        Duration::from_secs_f64(args.duration),
+        &mut progress,
+        run,
+        server_pid,
+        started,
+    )
+    .await;
     run.set_phase(Phase::Drain);
     let measured_s = measure_start.elapsed().as_secs_f64();
     let server_after = server_pid.map(ProcessSample::read).transpose()?;
     let tool_after = ProcessSample::read(std::process::id())?;
     let drops_after = (procfs::udp_drops(&server_ports), procfs::udp_drops(&ports));
     // Packets of the measurement still in flight (or being retransmitted) arrive now.
-    tick(args, Duration::from_secs(1), &mut progress, run, server_pid, started).await;
+    tick(
+        args,
+        Duration::from_secs(1),
+        &mut progress,
+        run,
+        server_pid,
+        started,
+    )
+    .await;
 
     let sent = run.sent_measured.load(Ordering::Relaxed);
     let expected = run.expected_measured.load(Ordering::Relaxed);

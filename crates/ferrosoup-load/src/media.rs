@@ -179,7 +179,9 @@ mod tests {
         assert!(frame[0].key_frame);
         assert_eq!(frame[0].payload[0], 0x90);
         assert_eq!(frame[0].payload[4] & 0x01, 0, "P bit clear on a key frame");
-        assert!(frame[1..].iter().all(|p| !p.key_frame && p.payload[0] == 0x80));
+        assert!(frame[1..]
+            .iter()
+            .all(|p| !p.key_frame && p.payload[0] == 0x80));
         assert!(frame[32].marker && !frame[31].marker);
         assert!(frame.iter().all(|p| p.timestamp == 0));
         let next = source.next(trailer(33));

@@ -36,7 +36,9 @@ impl RouterVideo {
         let vp8_pt = pt_of(&vp8).context("VP8 preferredPayloadType")?;
         let rtx = codecs
             .iter()
-            .find(|c| mime_is(c, "video/rtx") && c["parameters"]["apt"].as_u64() == Some(vp8_pt.into()))
+            .find(|c| {
+                mime_is(c, "video/rtx") && c["parameters"]["apt"].as_u64() == Some(vp8_pt.into())
+            })
             .cloned();
         let rtx_pt = rtx.as_ref().and_then(|r| pt_of(r).ok());
         let mut extensions = Vec::new();
@@ -60,10 +62,6 @@ impl RouterVideo {
         })
     }
 
-    fn extension_id(&self, uri: &str) -> Option<u8> {
-        self.extensions.iter().find(|(_, u)| *u == uri).map(|(id, _)| *id)
-    }
-
     /// A receiving browser's `device.rtpCapabilities`: VP8 (+ RTX) and the extensions the tool understands.
     pub fn receiver_capabilities(&self) -> Value {
         let mut codecs = vec![self.vp8.clone()];
@@ -72,7 +70,9 @@ impl RouterVideo {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter(|e| e["kind"] == "video" && self.extensions.iter().any(|(_, u)| e["uri"] == *u))
+                    .filter(|e| {
+                        e["kind"] == "video" && self.extensions.iter().any(|(_, u)| e["uri"] == *u)
+                    })
                     .cloned()
                     .collect()
             })
@@ -89,12 +89,16 @@ impl RouterVideo {
             {"type": "nack", "parameter": ""},
             {"type": "nack", "parameter": "pli"}
         ]);
-        let mut codecs = vec![json!({"mimeType": "video/VP8", "payloadType": self.vp8_pt, "clockRate": 90000,
-                                     "parameters": {}, "rtcpFeedback": feedback})];
+        let mut codecs = vec![
+            json!({"mimeType": "video/VP8", "payloadType": self.vp8_pt, "clockRate": 90000,
+                                     "parameters": {}, "rtcpFeedback": feedback}),
+        ];
         let mut encoding = json!({"ssrc": ssrc, "dtx": false});
         if let Some(rtx_pt) = self.rtx_pt {
-            codecs.push(json!({"mimeType": "video/rtx", "payloadType": rtx_pt, "clockRate": 90000,
-                               "parameters": {"apt": self.vp8_pt}, "rtcpFeedback": []}));
+            codecs.push(
+                json!({"mimeType": "video/rtx", "payloadType": rtx_pt, "clockRate": 90000,
+                               "parameters": {"apt": self.vp8_pt}, "rtcpFeedback": []}),
+            );
             encoding["rtx"] = json!({"ssrc": rtx_ssrc});
         }
         let exts: Vec<Value> = self
@@ -109,10 +113,6 @@ impl RouterVideo {
             "encodings": [encoding],
             "rtcp": {"cname": cname, "reducedSize": true},
         })
-    }
-
-    pub fn has_mid_extension(&self) -> bool {
-        self.extension_id(URI_MID).is_some()
     }
 }
 
@@ -180,7 +180,10 @@ impl TransportInfo {
         }
         Ok(TransportInfo {
             id: text(&data["id"], "id")?,
-            ufrag: text(&data["iceParameters"]["usernameFragment"], "usernameFragment")?,
+            ufrag: text(
+                &data["iceParameters"]["usernameFragment"],
+                "usernameFragment",
+            )?,
             password: text(&data["iceParameters"]["password"], "password")?,
             candidates,
             fingerprint: (text(&fp["algorithm"], "algorithm")?, bytes),
@@ -215,7 +218,9 @@ impl Consumed {
                 .ok_or_else(|| anyhow!("consumed without mid"))?
                 .to_string(),
             ssrc,
-            rtx_ssrc: encoding["rtx"]["ssrc"].as_u64().and_then(|s| u32::try_from(s).ok()),
+            rtx_ssrc: encoding["rtx"]["ssrc"]
+                .as_u64()
+                .and_then(|s| u32::try_from(s).ok()),
         })
     }
 }

@@ -95,17 +95,23 @@ fn clock_ticks_per_second() -> f64 {
 /// counted from the last ')'.
 fn stat_ticks(path: &str) -> std::io::Result<(String, u64)> {
     let text = std::fs::read_to_string(path)?;
-    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, format!("unexpected {path}"));
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("unexpected {path}"),
+        )
+    };
     let open = text.find('(').ok_or_else(bad)?;
     let close = text.rfind(')').ok_or_else(bad)?;
     let name = text.get(open + 1..close).unwrap_or("").to_string();
-    let fields: Vec<&str> = text.get(close + 1..).unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> = text
+        .get(close + 1..)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
     // Fields 14 and 15 of stat(5); fields[0] is field 3.
     let field = |i: usize| -> std::io::Result<u64> {
-        fields
-            .get(i)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(bad)
+        fields.get(i).and_then(|v| v.parse().ok()).ok_or_else(bad)
     };
     Ok((name, field(11)? + field(12)?))
 }
@@ -125,7 +131,10 @@ pub fn udp_drops(ports: &HashSet<u16>) -> u64 {
                 .and_then(|a| a.rsplit(':').next())
                 .and_then(|p| u16::from_str_radix(p, 16).ok());
             if port.is_some_and(|p| ports.contains(&p)) {
-                total += fields.last().and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
+                total += fields
+                    .last()
+                    .and_then(|d| d.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
     }

@@ -172,7 +172,10 @@ impl Summary {
         };
         match &s.server {
             Some(p) => proc_row("server", p),
-            None => row("server", "no --server-pid / --spawn: CPU and RSS not measured".into()),
+            None => row(
+                "server",
+                "no --server-pid / --spawn: CPU and RSS not measured".into(),
+            ),
         }
         proc_row("tool (this process)", &s.tool);
     }
@@ -218,7 +221,10 @@ impl ProgressState {
                 if expected == 0 {
                     String::from("-")
                 } else {
-                    format!("{:.2}%", 100.0 * (1.0 - got as f64 / expected as f64).max(0.0))
+                    format!(
+                        "{:.2}%",
+                        100.0 * (1.0 - got as f64 / expected as f64).max(0.0)
+                    )
                 }
             }
         };

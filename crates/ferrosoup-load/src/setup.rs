@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use serde_json::json;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -86,7 +86,11 @@ pub async fn publisher(ctx: &Context, room: usize, index: u32) -> anyhow::Result
         pt: ctx.router.vp8_pt,
         pps: ctx.pps,
         subscribers: ctx.subscribers_per_room,
-        source: VideoSource::new(ctx.pps, ctx.payload, 0x1000_0000_u32.wrapping_mul(index + 1)),
+        source: VideoSource::new(
+            ctx.pps,
+            ctx.payload,
+            0x1000_0000_u32.wrapping_mul(index + 1),
+        ),
         first_seq: 1000,
     });
     let peer = start(ctx, peer, &info, signal, role).await?;
@@ -130,7 +134,11 @@ pub async fn subscriber(
     for id in consumers {
         handle
             .signal
-            .request("resumeConsumer", json!({"consumerId": id}), "consumerResumed")
+            .request(
+                "resumeConsumer",
+                json!({"consumerId": id}),
+                "consumerResumed",
+            )
             .await?;
     }
     Ok(handle)
@@ -181,8 +189,10 @@ async fn start(
     if !matches!(connected, Ok(Ok(()))) {
         task.abort();
         signal.close().await;
-        return Err(anyhow!("ICE/DTLS did not connect within {CONNECT_TIMEOUT:?}"))
-            .context(format!("transport {}", info.id));
+        return Err(anyhow!(
+            "transport {}: ICE/DTLS did not connect within {CONNECT_TIMEOUT:?}",
+            info.id
+        ));
     }
     Ok(PeerHandle {
         signal,

@@ -74,7 +74,12 @@ impl Signal {
     }
 
     /// Sends `{"id", "type": method, ...params}`; returns the reply's `data` when its type is `expect`.
-    pub async fn request(&self, method: &str, params: Value, expect: &str) -> anyhow::Result<Value> {
+    pub async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        expect: &str,
+    ) -> anyhow::Result<Value> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut object = match params {
             Value::Object(o) => o,

@@ -23,7 +23,16 @@ impl SpawnedServer {
     pub async fn start(path: &str, extra_args: &[String]) -> anyhow::Result<SpawnedServer> {
         let spawned_at = Instant::now();
         let mut child = Command::new(path)
-            .args(["--listen", "127.0.0.1:0", "--rtc-ip", "127.0.0.1", "--rtc-port", "0", "--log", "warn"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--rtc-ip",
+                "127.0.0.1",
+                "--rtc-port",
+                "0",
+                "--log",
+                "warn",
+            ])
             .args(extra_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

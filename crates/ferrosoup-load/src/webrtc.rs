@@ -136,7 +136,11 @@ impl Peer {
 
 fn bind_udp(addr: SocketAddr) -> anyhow::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol as SockProtocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(SockProtocol::UDP))?;
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::DGRAM,
+        Some(SockProtocol::UDP),
+    )?;
     let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
     socket.set_nonblocking(true)?;
@@ -230,18 +234,13 @@ pub async fn run(
             }
             _ = &mut sleep => {
                 let now = Instant::now();
-                if now >= rtc_timeout {
-                    if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
-                        tracing::debug!("str0m timeout: {e}");
-                    }
-                }
                 if let Role::Publisher(p) = &mut role {
                     if connected.is_none() {
                         let s = sending.get_or_insert_with(|| Sending { started: now, counter: 0, seq: p.first_seq });
                         send_due(&mut rtc, p, s, &run, now);
                     }
                 }
-                rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected);
+                rtc_timeout = advance(&mut rtc, &socket, &mut role, &run, &mut connected, now);
             }
         }
         if let Role::Subscriber(s) = &mut role {
@@ -302,6 +301,30 @@ fn send_due(rtc: &mut Rtc, p: &mut Publisher, s: &mut Sending, run: &RunStats, n
         run.expected_measured
             .fetch_add(due * p.subscribers, Ordering::Relaxed);
     }
+}
+
+/// Lets the session act on time `now` (its timers; and new media, which str0m's pacer releases only on a timeout) and
+/// flushes; returns when it next wants a timeout.
+fn advance(
+    rtc: &mut Rtc,
+    socket: &tokio::net::UdpSocket,
+    role: &mut Role,
+    run: &RunStats,
+    connected: &mut Option<oneshot::Sender<()>>,
+    now: Instant,
+) -> Instant {
+    let mut next = now;
+    // A few rounds at most: a session that keeps asking for "now" must not hold the thread.
+    for _ in 0..4 {
+        if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
+            tracing::debug!("str0m timeout: {e}");
+        }
+        next = flush(rtc, socket, role, run, connected);
+        if next > now {
+            break;
+        }
+    }
+    next
 }
 
 /// Sends what the session queued and handles its events; returns when it next wants a timeout.
