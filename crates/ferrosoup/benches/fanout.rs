@@ -23,9 +23,12 @@ fn bench_fanout(c: &mut Criterion) {
     ] {
         let mut group = c.benchmark_group(format!("fanout/{name}"));
         for n in [1usize, 10, 50] {
-            let Ok((mut fanout, mut publisher)) = Fanout::new(n, profile, PAYLOAD_LEN) else {
-                eprintln!("fanout set-up failed for {n} consumers");
-                continue;
+            let (mut fanout, mut publisher) = match Fanout::new(n, profile, PAYLOAD_LEN) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("fanout set-up failed for {n} consumers: {e}");
+                    continue;
+                }
             };
             group.throughput(Throughput::Elements(fanout.consumers() as u64));
             group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, &n| {

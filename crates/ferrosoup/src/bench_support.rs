@@ -146,6 +146,10 @@ impl Fanout {
                 reply,
             })?;
         }
+        // Resuming queued key-frame requests to the publisher; they are not part of the fan-out.
+        while let Some(d) = engine.poll_transmit() {
+            engine.recycle(d);
+        }
         let mut fanout = Fanout {
             engine,
             publisher,
