@@ -132,9 +132,8 @@ impl Args {
         if !(MIN_PAYLOAD..=1200).contains(&self.payload) {
             bail!("--payload must be {MIN_PAYLOAD}..=1200 bytes");
         }
-        if !(self.duration > 0.0 && self.duration <= MAX_DURATION_S)
-            || !(0.0..=60.0).contains(&self.warmup)
-        {
+        let duration_ok = self.duration > 0.0 && self.duration <= MAX_DURATION_S;
+        if !duration_ok || !(0.0..=60.0).contains(&self.warmup) {
             bail!("--duration must be in (0, {MAX_DURATION_S}] s and --warmup in [0, 60] s");
         }
         if self.threads == 0 || self.threads > 64 || self.setup_concurrency == 0 {

@@ -236,7 +236,7 @@ pub async fn run(
                 let now = Instant::now();
                 if let Role::Publisher(p) = &mut role {
                     if connected.is_none() {
-                        let s = sending.get_or_insert_with(|| Sending { started: now, counter: 0, seq: p.first_seq });
+                        let s = sending.get_or_insert(Sending { started: now, counter: 0, seq: p.first_seq });
                         send_due(&mut rtc, p, s, &run, now);
                     }
                 }
