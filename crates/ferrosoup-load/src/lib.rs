@@ -206,6 +206,7 @@ async fn run(
         .await;
     let mut summary = outcome?;
     summary.server_startup_ms = startup.map(|d| round2(d.as_secs_f64() * 1000.0));
+    summary.add_warnings(args.threads);
     Ok(summary)
 }
 
@@ -390,6 +391,7 @@ async fn set_up_and_measure(
             &tool_after,
             drops_after.1.saturating_sub(drops_before.1),
         ),
+        warnings: Vec::new(),
     })
 }
 

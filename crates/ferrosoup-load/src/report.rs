@@ -93,6 +93,8 @@ pub struct Summary {
     pub latency: Latency,
     pub server: Option<ProcessFigures>,
     pub tool: ProcessFigures,
+    /// Reasons not to trust the figures as the server's (the tool short of CPU, streams that never started).
+    pub warnings: Vec<String>,
 }
 
 pub fn round2(v: f64) -> f64 {
@@ -178,6 +180,37 @@ impl Summary {
             ),
         }
         proc_row("tool (this process)", &s.tool);
+        for w in &s.warnings {
+            println!("  warning: {w}");
+        }
+    }
+
+    /// Fills [`Summary::warnings`] from the figures; `threads` is the tool's runtime thread count.
+    pub fn add_warnings(&mut self, threads: usize) {
+        if self.send_skipped > 0 {
+            self.warnings.push(format!(
+                "publishers fell behind their rate ({} packets not sent): the tool was short of CPU",
+                self.send_skipped
+            ));
+        }
+        if self.tool.cpu_percent >= 90.0 * threads as f64 {
+            self.warnings.push(format!(
+                "the tool used {:.0} % of its {threads} thread(s): it may be the bottleneck (try --threads)",
+                self.tool.cpu_percent
+            ));
+        }
+        if self.tool.udp_receive_drops > 0 {
+            self.warnings.push(format!(
+                "{} packets dropped in the tool's own sockets: loss is partly the tool's",
+                self.tool.udp_receive_drops
+            ));
+        }
+        if self.streams_flowing < self.streams_expected {
+            self.warnings.push(format!(
+                "only {} of {} streams delivered anything before the measurement",
+                self.streams_flowing, self.streams_expected
+            ));
+        }
     }
 }
 

@@ -57,6 +57,7 @@ async fn two_publishers_three_subscribers_over_webrtc() {
     // Loopback with no other load: nothing is lost (a stray late packet aside).
     assert!(summary.loss_percent < 1.0, "{summary:?}");
     assert_eq!(summary.duplicates, 0, "{summary:?}");
+    assert!(summary.warnings.is_empty(), "{summary:?}");
     assert!(
         summary.latency.samples > 0 && summary.latency.p50_ms > 0.0,
         "{summary:?}"
