@@ -6,6 +6,9 @@
 //!
 //! See `docs/architecture.md` at the repository root for how the pieces fit.
 
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_support;
 mod certificate;
 pub mod consumer;
 mod engine;

@@ -217,6 +217,30 @@ impl Engine {
         }
     }
 
+    /// Benchmarks only: gives a transport the SRTP contexts and the client address a DTLS handshake and ICE would have,
+    /// so the packet path can be driven without a network peer.
+    #[cfg(feature = "bench-internals")]
+    pub(crate) fn bench_connect(
+        &mut self,
+        id: TransportId,
+        remote: SocketAddr,
+        srtp_in: crate::srtp::SrtpContext,
+        srtp_out: crate::srtp::SrtpContext,
+    ) -> bool {
+        let Some(&key) = self.transport_ids.get(&id) else {
+            return false;
+        };
+        let Some(t) = self.transports.get_mut(key) else {
+            return false;
+        };
+        t.srtp_in = Some(srtp_in);
+        t.srtp_out = Some(srtp_out);
+        t.selected = Some((0, remote));
+        t.remotes.push((0, remote));
+        self.by_remote.insert((0, remote), key);
+        true
+    }
+
     /// Sends what the ICE agent of `key` queued and applies what it concluded.
     fn after_ice(&mut self, key: TransportKey) {
         use ice::IceOutput;

@@ -1,0 +1,50 @@
+//! `ferrosoup-load`: see the library docs; `ferrosoup-load --help` lists the options.
+
+use anyhow::Context as _;
+use clap::Parser;
+use ferrosoup_load::{run_load, Args};
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    args.check()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    raise_open_files_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            r = run_load(&args) => r,
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+        }
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        summary.print_table();
+    }
+    Ok(())
+}
+
+/// One UDP socket and one TCP connection per peer: ask for as many descriptors as the hard limit allows.
+fn raise_open_files_limit() {
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+            l.rlim_cur = l.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The tool against an in-process server: every stream flows, nothing is lost, the figures are filled in.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use clap::Parser;
+use ferrosoup::ListenInfo;
+use ferrosoup_load::{run_load, Args};
+use ferrosoup_server::{Server, ServerConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_publishers_three_subscribers_over_webrtc() {
+    let server = Server::start(ServerConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        rtc_listen: vec![ListenInfo {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            announced_address: None,
+            port: 0,
+        }],
+        ..ServerConfig::default()
+    })
+    .await
+    .expect("the server starts on 127.0.0.1");
+    let pid = std::process::id().to_string();
+    let url = server.signaling_url();
+    let args = Args::parse_from([
+        "ferrosoup-load",
+        "--url",
+        &url,
+        "--publishers",
+        "2",
+        "--subscribers",
+        "3",
+        "--pps",
+        "300",
+        "--payload",
+        "500",
+        "--duration",
+        "1.5",
+        "--warmup",
+        "0.5",
+        "--quiet",
+        "--server-pid",
+        &pid,
+    ]);
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(60), run_load(&args))
+        .await
+        .expect("the run is bounded")
+        .expect("the run succeeds");
+    assert_eq!(summary.streams_expected, 6);
+    assert_eq!(summary.streams_flowing, 6, "{summary:?}");
+    assert!(summary.packets_sent >= 2 * 300, "{summary:?}");
+    assert_eq!(
+        summary.packets_expected_out,
+        3 * summary.packets_sent,
+        "{summary:?}"
+    );
+    // Loopback with no other load: nothing is lost (a stray late packet aside).
+    assert!(summary.loss_percent < 1.0, "{summary:?}");
+    assert_eq!(summary.duplicates, 0, "{summary:?}");
+    assert!(summary.warnings.is_empty(), "{summary:?}");
+    assert!(
+        summary.latency.samples > 0 && summary.latency.p50_ms > 0.0,
+        "{summary:?}"
+    );
+    let s = summary.server.as_ref().expect("server figures");
+    assert!(s.rss_mb > 0.0 && s.cpu_percent > 0.0, "{summary:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refuses_a_remote_server_unless_allowed() {
+    let args = Args::parse_from([
+        "ferrosoup-load",
+        "--url",
+        "ws://192.0.2.1:3000/ws",
+        "--quiet",
+    ]);
+    let err = run_load(&args).await.expect_err("not on this machine");
+    assert!(err.to_string().contains("--allow-remote"), "{err}");
+}
