@@ -21,6 +21,8 @@ pub enum ErrorCode {
     InvalidState,
     Limit,
     RateLimited,
+    Unauthorized,
+    Forbidden,
     Internal,
 }
 
@@ -37,6 +39,8 @@ impl ErrorCode {
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::Limit => "limit",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Internal => "internal",
         }
     }
@@ -98,6 +102,9 @@ pub struct Join {
     pub display_name: Option<String>,
     #[serde(default)]
     pub rtp_capabilities: Option<RtpCapabilities>,
+    /// The join token (JWT), required when the server has an auth secret.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -172,6 +179,10 @@ pub enum Request {
     PauseProducer(ProducerRef),
     ResumeProducer(ProducerRef),
     CloseProducer(ProducerRef),
+    /// A teacher pauses another peer's producer.
+    MuteProducer(ProducerRef),
+    /// A teacher closes another peer's producer.
+    ClosePeerProducer(ProducerRef),
     Leave,
 }
 
@@ -191,6 +202,8 @@ impl Request {
             Request::PauseProducer(_) => "producerPaused",
             Request::ResumeProducer(_) => "producerResumed",
             Request::CloseProducer(_) => "producerClosed",
+            Request::MuteProducer(_) => "producerMuted",
+            Request::ClosePeerProducer(_) => "peerProducerClosed",
             Request::Leave => "left",
         }
     }
@@ -262,6 +275,8 @@ pub fn parse(text: &str) -> Incoming {
         "pauseProducer" => params(object).map(Request::PauseProducer),
         "resumeProducer" => params(object).map(Request::ResumeProducer),
         "closeProducer" => params(object).map(Request::CloseProducer),
+        "muteProducer" => params(object).map(Request::MuteProducer),
+        "closePeerProducer" => params(object).map(Request::ClosePeerProducer),
         "leave" => Ok(Request::Leave),
         other => Err(RequestError::new(
             ErrorCode::UnknownMethod,
@@ -336,6 +351,22 @@ mod tests {
         let i = parse(r#"{"type":"createWebRtcTransport","roomId":"r1"}"#);
         assert!(
             matches!(i.request, Ok(Request::CreateWebRtcTransport(ref c)) if c.direction == Direction::Send)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_a_bad_request_not_a_stack_overflow() {
+        // serde_json stops at 128 levels, far below what would exhaust the stack.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            parse(&deep).request.unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        let inner = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+        let text = format!(r#"{{"id":1,"type":"produce","appData":{inner}}}"#);
+        assert_eq!(
+            parse(&text).request.unwrap_err().code,
+            ErrorCode::BadRequest
         );
     }
 
