@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -49,12 +50,20 @@ async fn join(url: &str, room: &str, name: &str, claims: Value) -> (SignalClient
     (sig, joined)
 }
 
+/// A producer's parameters with a fresh mid and SSRC, so one transport can carry several.
 fn produce_params(transport: &Value, kind: &str, source: &str) -> Value {
-    let rtp = if kind == "video" {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut rtp = if kind == "video" {
         publisher_video_parameters()
     } else {
         publisher_audio_parameters()
     };
+    rtp["mid"] = json!(format!("m{n}"));
+    rtp["encodings"][0]["ssrc"] = json!(0x7000_0000u32 + 2 * n);
+    if kind == "video" {
+        rtp["encodings"][0]["rtx"]["ssrc"] = json!(0x7000_0001u32 + 2 * n);
+    }
     json!({"transportId": transport["id"], "kind": kind, "rtpParameters": rtp, "appData": {"source": source}})
 }
 

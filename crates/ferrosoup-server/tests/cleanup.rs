@@ -23,7 +23,7 @@ const ABRUPT_EVERY: u64 = 25;
 /// RSS may grow this much between the end of the warm-up and the end (allocator caches, tokio's and the worker's
 /// pools reaching their high-water marks under 16 parallel clients); a leak of even one small object per cycle
 /// (9,000 cycles × several objects) would show well above it.
-const RSS_SLACK_KIB: u64 = 24 * 1024;
+const RSS_SLACK_KIB: u64 = 12 * 1024;
 
 fn config() -> ServerConfig {
     let mut c = server_config(256 * 1024);
