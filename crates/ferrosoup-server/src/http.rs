@@ -2,6 +2,7 @@
 //! `/`, where the original sidecar's clients connect).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -72,6 +73,10 @@ fn upgrade_socket(
         tracing::warn!(%remote, ?origin, "WebSocket refused: origin not allowed");
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
+    let Some(slot) = ConnectionSlot::take(&shared) else {
+        tracing::warn!(%remote, "WebSocket refused: too many connections");
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
+    };
     let limit = shared.config.max_message_size;
     upgrade
         // Frames up to 4x the limit are read and answered with `too_large`; larger ones close the connection, so a
@@ -80,13 +85,39 @@ fn upgrade_socket(
         .max_frame_size(limit.saturating_mul(4))
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("ws", %remote);
-            crate::signaling::connection::serve(
-                socket,
-                shared.rooms.clone(),
-                shared.connection.clone(),
-            )
+            async move {
+                crate::signaling::connection::serve(
+                    socket,
+                    shared.rooms.clone(),
+                    shared.connection.clone(),
+                )
+                .await;
+                drop(slot);
+            }
             .instrument(span)
         })
+}
+
+/// One counted connection; released when dropped (also when the upgrade never completes and the callback is dropped).
+struct ConnectionSlot(Arc<AtomicUsize>);
+
+impl ConnectionSlot {
+    fn take(shared: &Shared) -> Option<ConnectionSlot> {
+        let max = shared.config.limits.max_connections;
+        shared
+            .connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| ConnectionSlot(shared.connections.clone()))
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 async fn app_js() -> impl IntoResponse {

@@ -35,6 +35,10 @@ struct Args {
     #[arg(long, env = "FERROSOUP_MAX_MESSAGE_SIZE", default_value_t = 256 * 1024)]
     max_message_size: usize,
 
+    /// Open WebSocket connections (joined or not); more are refused with HTTP 503.
+    #[arg(long, env = "FERROSOUP_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+
     /// Rooms the server holds at once.
     #[arg(long, env = "FERROSOUP_MAX_ROOMS", default_value_t = Limits::default().max_rooms)]
     max_rooms: usize,
@@ -125,6 +129,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }],
         max_message_size: args.max_message_size,
         limits: Limits {
+            max_connections: args.max_connections,
             max_rooms: args.max_rooms,
             max_peers_per_room: args.max_peers_per_room,
             max_transports_per_peer: args.max_transports_per_peer,

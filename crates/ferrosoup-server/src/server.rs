@@ -2,6 +2,7 @@
 //! status. The `ferrosoup` binary and the Tauri plugin are thin layers over it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use ferrosoup::{ListenInfo, RtpCodecCapability, Worker, WorkerSettings};
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub rooms: Arc<Rooms>,
     pub connection: ConnectionSettings,
+    /// Open WebSocket connections, for `Limits::max_connections`.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -143,6 +146,7 @@ impl Server {
             config,
             rooms,
             connection,
+            connections: Arc::new(AtomicUsize::new(0)),
         });
         let app = crate::http::router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();

@@ -560,3 +560,41 @@ async fn websocket_origin_allow_list() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_count_is_limited() {
+    bounded(async {
+        let server = start(config(|c| c.limits.max_connections = 4)).await;
+        let call = Call::start(&server, "crowd").await;
+        let url = server.signaling_url();
+        let mut idle = Vec::new();
+        for _ in 0..2 {
+            idle.push(
+                raw::connect(&url, &RawOptions::default())
+                    .await
+                    .expect("within the limit"),
+            );
+        }
+        match raw::connect(&url, &RawOptions::default()).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                assert_eq!(resp.status().as_u16(), 503)
+            }
+            other => panic!("a fifth connection: {:?}", other.map(|_| ())),
+        }
+        call.continues("with the connection limit reached").await;
+        // A closed connection frees its place.
+        drop(idle.pop());
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            match raw::connect(&url, &RawOptions::default()).await {
+                Ok(_) => break,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                Err(e) => panic!("the freed place was not reused: {e}"),
+            }
+        }
+        server.stop().await;
+    })
+    .await;
+}

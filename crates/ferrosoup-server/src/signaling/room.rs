@@ -19,6 +19,8 @@ use super::protocol::{self, ErrorCode, RequestError};
 /// Limits that keep one room or client from taking the server down. Reaching one is a `limit` error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// Open WebSocket connections, joined or not; more are refused with HTTP 503.
+    pub max_connections: usize,
     pub max_rooms: usize,
     pub max_peers_per_room: usize,
     /// WebRTC transports one peer may hold (a client needs two: send and receive).
@@ -36,6 +38,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_connections: 2000,
             max_rooms: 1000,
             max_peers_per_room: 200,
             max_transports_per_peer: 8,
