@@ -415,7 +415,7 @@ async fn a_client_that_stops_reading_is_dropped() {
                 )
                 .await;
             pushed += 1;
-            if pushed % 16 == 0 && server.status().await.unwrap().peers == 3 {
+            if pushed.is_multiple_of(16) && server.status().await.unwrap().peers == 3 {
                 break true;
             }
             if pushed > 20_000 {

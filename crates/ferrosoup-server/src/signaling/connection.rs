@@ -24,6 +24,7 @@ use crate::auth::Authenticator;
 pub struct Keepalive {
     /// Zero turns pings and the timeout off.
     pub interval: Duration,
+    /// Zero turns the timeout off (pings are still sent). Should be a few intervals, so one lost pong is not fatal.
     pub timeout: Duration,
 }
 
@@ -85,7 +86,7 @@ pub async fn serve(socket: WebSocket, rooms: Arc<Rooms>, settings: ConnectionSet
         let message = tokio::select! {
             message = stream.next() => message,
             _ = kick.notified() => break if queue.is_closed() || queue.capacity() == 0 { End::Stuck } else { End::Stopping },
-            _ = tokio::time::sleep_until(silence_deadline), if !keepalive.interval.is_zero() => {
+            _ = tokio::time::sleep_until(silence_deadline), if !keepalive.interval.is_zero() && !keepalive.timeout.is_zero() => {
                 tracing::info!("closing a connection silent for {:?} (no pong)", keepalive.timeout);
                 break End::Stuck;
             }
