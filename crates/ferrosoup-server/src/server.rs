@@ -2,13 +2,16 @@
 //! status. The `ferrosoup` binary and the Tauri plugin are thin layers over it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use ferrosoup::{ListenInfo, RtpCodecCapability, Worker, WorkerSettings};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
-use crate::signaling::{Limits, Rooms};
+use crate::auth::{AuthSecret, Authenticator};
+use crate::signaling::connection::ConnectionSettings;
+use crate::signaling::{Keepalive, Limits, RateLimit, Rooms};
 
 /// Everything the server can be told at start.
 #[derive(Debug, Clone)]
@@ -21,7 +24,17 @@ pub struct ServerConfig {
     pub max_message_size: usize,
     /// Codecs every room offers.
     pub media_codecs: Vec<RtpCodecCapability>,
+    /// Rooms, peers per room, objects per peer, queued messages per client.
     pub limits: Limits,
+    /// Messages per second one connection may send.
+    pub rate_limit: RateLimit,
+    /// WebSocket pings, and how long a silent client is kept.
+    pub keepalive: Keepalive,
+    /// Web origins allowed to open the WebSocket besides the server's own and clients that send no `Origin`; `*`
+    /// allows any. Defaults to the Tauri webview's origins.
+    pub allowed_origins: Vec<String>,
+    /// When set, `join` needs a JWT signed with this secret (HS256) naming the room and the peer's role.
+    pub auth_secret: Option<AuthSecret>,
 }
 
 impl Default for ServerConfig {
@@ -32,6 +45,13 @@ impl Default for ServerConfig {
             max_message_size: 256 * 1024,
             media_codecs: ferrosoup::supported_rtp_capabilities::default_media_codecs(),
             limits: Limits::default(),
+            rate_limit: RateLimit::default(),
+            keepalive: Keepalive::default(),
+            allowed_origins: crate::origin::DEFAULT_ALLOWED_ORIGINS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            auth_secret: None,
         }
     }
 }
@@ -61,6 +81,9 @@ pub struct Status {
 pub(crate) struct Shared {
     pub config: ServerConfig,
     pub rooms: Arc<Rooms>,
+    pub connection: ConnectionSettings,
+    /// Open WebSocket connections, for `Limits::max_connections`.
+    pub connections: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -109,11 +132,30 @@ impl Server {
             config.media_codecs.clone(),
             config.limits.clone(),
         ));
-        let shared = Arc::new(Shared { config, rooms });
+        let connection = ConnectionSettings {
+            max_message_size: config.max_message_size,
+            max_queued_messages: config.limits.max_queued_messages,
+            rate_limit: config.rate_limit,
+            keepalive: config.keepalive,
+            auth: config
+                .auth_secret
+                .as_ref()
+                .map(|secret| Arc::new(Authenticator::new(secret))),
+        };
+        let shared = Arc::new(Shared {
+            config,
+            rooms,
+            connection,
+            connections: Arc::new(AtomicUsize::new(0)),
+        });
         let app = crate::http::router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
                 let _ = rx.await;
             });
             if let Err(e) = serve.await {

@@ -126,6 +126,7 @@ impl Fanout {
             kind: MediaKind::Video,
             rtp_parameters,
             paused: false,
+            screen_share: false,
             reply,
         })?;
         for i in 0..consumers {

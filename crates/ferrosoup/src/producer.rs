@@ -17,6 +17,9 @@ pub struct ProducerOptions {
     pub rtp_parameters: RtpParameters,
     /// Start paused (nothing is forwarded until resumed).
     pub paused: bool,
+    /// A screen share: its consumers get a higher priority (3) and, when bandwidth is short, keep resolution and
+    /// give up frame rate first (text must stay legible; motion matters less).
+    pub screen_share: bool,
 }
 
 /// How the producer's stream is layered, as mediasoup names it.

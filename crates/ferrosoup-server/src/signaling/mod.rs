@@ -4,7 +4,10 @@ pub mod connection;
 mod media_events;
 pub mod peer;
 pub mod protocol;
+pub mod rate;
 pub mod room;
 pub mod session;
 
+pub use connection::Keepalive;
+pub use rate::RateLimit;
 pub use room::{Limits, RoomTotals, Rooms, ServerEvent};

@@ -4,7 +4,7 @@
 //! id of another peer's object is simply "not found". Dropping a peer drops its handles, which closes the objects in
 //! the worker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ferrosoup::{
@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::protocol::Direction;
+use crate::auth::Grant;
 
 /// The way to reach a peer's connection: its outgoing queue, and a switch to drop it when the queue is stuck.
 #[derive(Clone)]
@@ -46,6 +47,10 @@ pub struct Peer {
     pub transports: HashMap<TransportId, (WebRtcTransport, Direction)>,
     pub producers: HashMap<ProducerId, ProducerEntry>,
     pub consumers: HashMap<ConsumerId, Consumer>,
+    /// Transports whose ICE consent expired and has not come back.
+    pub ice_disconnected: HashSet<TransportId>,
+    /// What this peer may do (its token's role, or everything but moderation without auth).
+    pub grant: Grant,
 }
 
 impl Peer {
@@ -54,6 +59,7 @@ impl Peer {
         display_name: String,
         rtp_capabilities: Option<RtpCapabilities>,
         notifier: Notifier,
+        grant: Grant,
     ) -> Self {
         Peer {
             id,
@@ -63,6 +69,8 @@ impl Peer {
             transports: HashMap::new(),
             producers: HashMap::new(),
             consumers: HashMap::new(),
+            ice_disconnected: HashSet::new(),
+            grant,
         }
     }
 }

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     InvalidState,
     Limit,
     RateLimited,
+    Unauthorized,
+    Forbidden,
     Internal,
 }
 
@@ -37,6 +39,8 @@ impl ErrorCode {
             ErrorCode::InvalidState => "invalid_state",
             ErrorCode::Limit => "limit",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
             ErrorCode::Internal => "internal",
         }
     }
@@ -98,6 +102,9 @@ pub struct Join {
     pub display_name: Option<String>,
     #[serde(default)]
     pub rtp_capabilities: Option<RtpCapabilities>,
+    /// The join token (JWT), required when the server has an auth secret.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -201,6 +208,10 @@ pub enum Request {
     GetTransportStats(TransportRef),
     GetProducerStats(ProducerRef),
     GetConsumerStats(ConsumerRef),
+    /// A teacher pauses another peer's producer.
+    MuteProducer(ProducerRef),
+    /// A teacher closes another peer's producer.
+    ClosePeerProducer(ProducerRef),
     Leave,
 }
 
@@ -226,6 +237,8 @@ impl Request {
             Request::GetTransportStats(_) => "transportStats",
             Request::GetProducerStats(_) => "producerStats",
             Request::GetConsumerStats(_) => "consumerStats",
+            Request::MuteProducer(_) => "producerMuted",
+            Request::ClosePeerProducer(_) => "peerProducerClosed",
             Request::Leave => "left",
         }
     }
@@ -303,6 +316,8 @@ pub fn parse(text: &str) -> Incoming {
         "getTransportStats" => params(object).map(Request::GetTransportStats),
         "getProducerStats" => params(object).map(Request::GetProducerStats),
         "getConsumerStats" => params(object).map(Request::GetConsumerStats),
+        "muteProducer" => params(object).map(Request::MuteProducer),
+        "closePeerProducer" => params(object).map(Request::ClosePeerProducer),
         "leave" => Ok(Request::Leave),
         other => Err(RequestError::new(
             ErrorCode::UnknownMethod,
@@ -377,6 +392,22 @@ mod tests {
         let i = parse(r#"{"type":"createWebRtcTransport","roomId":"r1"}"#);
         assert!(
             matches!(i.request, Ok(Request::CreateWebRtcTransport(ref c)) if c.direction == Direction::Send)
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_a_bad_request_not_a_stack_overflow() {
+        // serde_json stops at 128 levels, far below what would exhaust the stack.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            parse(&deep).request.unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+        let inner = format!("{}1{}", "{\"a\":".repeat(200), "}".repeat(200));
+        let text = format!(r#"{{"id":1,"type":"produce","appData":{inner}}}"#);
+        assert_eq!(
+            parse(&text).request.unwrap_err().code,
+            ErrorCode::BadRequest
         );
     }
 

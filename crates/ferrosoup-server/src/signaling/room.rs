@@ -9,25 +9,43 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use ferrosoup::{Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker};
+use ferrosoup::{IceState, Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker};
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::peer::Peer;
 use super::protocol::{self, ErrorCode, RequestError};
 
-/// Limits that keep one room or client from taking the server down.
-#[derive(Debug, Clone)]
+/// Limits that keep one room or client from taking the server down. Reaching one is a `limit` error.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// Open WebSocket connections, joined or not; more are refused with HTTP 503.
+    pub max_connections: usize,
     pub max_rooms: usize,
     pub max_peers_per_room: usize,
+    /// WebRTC transports one peer may hold (a client needs two: send and receive).
+    pub max_transports_per_peer: usize,
+    /// Producers one peer may hold (camera, microphone, screen and its audio make four).
+    pub max_producers_per_peer: usize,
+    /// Consumers one peer may hold (one per other peer's producer it watches).
+    pub max_consumers_per_peer: usize,
+    /// Longest `appData` of a producer, in bytes of JSON: it is copied into every other peer's notifications.
+    pub max_app_data_size: usize,
+    /// Replies and notifications queued for one client; a client that lets more pile up is disconnected.
+    pub max_queued_messages: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            max_connections: 2000,
             max_rooms: 1000,
             max_peers_per_room: 200,
+            max_transports_per_peer: 8,
+            max_producers_per_peer: 16,
+            max_consumers_per_peer: 1000,
+            max_app_data_size: 4096,
+            max_queued_messages: 1024,
         }
     }
 }
@@ -77,7 +95,36 @@ impl Room {
             RouterEvent::TransportIceState {
                 transport_id,
                 state,
-            } => tracing::debug!(room = %self.id, %transport_id, ?state, "ICE state"),
+            } => {
+                tracing::debug!(room = %self.id, %transport_id, ?state, "ICE state");
+                // Consent expiry (no STUN from the client for a while) and the recovery from it are worth telling the
+                // owner: its media stopped or resumed. The transport stays until the peer leaves. Ordinary connects
+                // are not announced: the client sees those itself.
+                let mut guard = self.lock();
+                let Some(peer) = guard
+                    .peers
+                    .values_mut()
+                    .find(|p| p.transports.contains_key(&transport_id))
+                else {
+                    return;
+                };
+                let announce = match state {
+                    IceState::Disconnected => {
+                        tracing::info!(room = %self.id, peer = %peer.id, %transport_id, "ICE consent expired");
+                        peer.ice_disconnected.insert(transport_id)
+                    }
+                    IceState::Connected | IceState::Completed => {
+                        peer.ice_disconnected.remove(&transport_id)
+                    }
+                    IceState::New | IceState::Closed => false,
+                };
+                if announce {
+                    peer.notifier.send(protocol::notification(
+                        "transportIceStateChanged",
+                        json!({"transportId": transport_id, "iceState": state}),
+                    ));
+                }
+            }
             RouterEvent::TransportDtlsState {
                 transport_id,
                 state,
@@ -144,6 +191,10 @@ impl Rooms {
 
     pub fn worker(&self) -> &Worker {
         &self.worker
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn media_codecs(&self) -> &[RtpCodecCapability] {

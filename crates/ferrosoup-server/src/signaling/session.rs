@@ -14,6 +14,7 @@ use super::protocol::{
     Produce, Request, RequestError,
 };
 use super::room::{Room, Rooms};
+use crate::auth::{Authenticator, Grant};
 
 mod media;
 
@@ -27,18 +28,27 @@ fn parse_id<T: FromStr>(what: &str, id: &str) -> Result<T> {
     id.parse().map_err(|_| not_found(what, id))
 }
 
+fn limit(what: &str, max: usize) -> RequestError {
+    RequestError::new(
+        ErrorCode::Limit,
+        format!("a peer may hold at most {max} {what}"),
+    )
+}
+
 pub struct Session {
     rooms: Arc<Rooms>,
     notifier: Notifier,
     membership: Option<(Arc<Room>, String)>,
+    auth: Option<Arc<Authenticator>>,
 }
 
 impl Session {
-    pub fn new(rooms: Arc<Rooms>, notifier: Notifier) -> Self {
+    pub fn new(rooms: Arc<Rooms>, notifier: Notifier, auth: Option<Arc<Authenticator>>) -> Self {
         Session {
             rooms,
             notifier,
             membership: None,
+            auth,
         }
     }
 
@@ -111,6 +121,8 @@ impl Session {
             Request::GetTransportStats(r) => self.transport_stats(r).await,
             Request::GetProducerStats(r) => self.producer_stats(r).await,
             Request::GetConsumerStats(r) => self.consumer_stats(r).await,
+            Request::MuteProducer(p) => self.mute_peer_producer(&p.producer_id).await,
+            Request::ClosePeerProducer(p) => self.close_peer_producer(&p.producer_id),
             Request::Leave => {
                 self.leave().await;
                 Ok(json!({}))
@@ -137,7 +149,15 @@ impl Session {
                 "roomId must be 1 to 128 characters",
             ));
         }
-        let peer_id = match join.peer_id {
+        let (grant, token_peer_id) = match &self.auth {
+            Some(auth) => auth.verify(
+                join.token.as_deref(),
+                &join.room_id,
+                join.peer_id.as_deref(),
+            )?,
+            None => (Grant::OPEN, None),
+        };
+        let peer_id = match join.peer_id.or(token_peer_id) {
             Some(id) if id.is_empty() || id.len() > 128 => {
                 return Err(RequestError::new(
                     ErrorCode::BadRequest,
@@ -158,6 +178,7 @@ impl Session {
             display_name,
             join.rtp_capabilities,
             self.notifier.clone(),
+            grant,
         );
         let room = self.rooms.join(&join.room_id, peer).await?;
         let state = room.lock();
@@ -181,7 +202,11 @@ impl Session {
         drop(state);
         tracing::info!(room = %room.id, peer = %peer_id, "peer joined");
         self.membership = Some((room, peer_id.clone()));
-        Ok(json!({"peerId": peer_id, "peers": peers, "producers": producers}))
+        let mut data = json!({"peerId": peer_id, "peers": peers, "producers": producers});
+        if let Some(role) = grant.role {
+            data["role"] = json!(role);
+        }
+        Ok(data)
     }
 
     /// Leaves the room, if in one: the peer's objects close and the others are told.
@@ -208,10 +233,20 @@ impl Session {
                 peer_id: None,
                 display_name: None,
                 rtp_capabilities: None,
+                token: None,
             })
             .await?;
         }
         let (room, peer_id) = self.member()?;
+        let max = self.rooms.limits().max_transports_per_peer;
+        if room
+            .lock()
+            .peers
+            .get(&peer_id)
+            .is_some_and(|p| p.transports.len() >= max)
+        {
+            return Err(limit("transports", max));
+        }
         let transport = room.router.create_webrtc_transport().await?;
         let info = serde_json::to_value(transport.info()).unwrap_or(Value::Null);
         let mut state = room.lock();
@@ -241,13 +276,38 @@ impl Session {
     async fn produce(&mut self, p: Produce) -> Result<Value> {
         let (room, peer_id) = self.member()?;
         let id: TransportId = parse_id("transport", &p.transport_id)?;
+        let limits = self.rooms.limits();
+        if let Some(app_data) = &p.app_data {
+            let size = Value::Object(app_data.clone()).to_string().len();
+            if size > limits.max_app_data_size {
+                return Err(RequestError::new(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "appData of {size} bytes exceeds the limit of {}",
+                        limits.max_app_data_size
+                    ),
+                ));
+            }
+        }
         let transport = {
             let state = room.lock();
-            let (transport, direction) = state
+            let peer = state
                 .peers
                 .get(&peer_id)
-                .and_then(|peer| peer.transports.get(&id))
+                .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
+            let source = p
+                .app_data
+                .as_ref()
+                .and_then(|a| a.get("source"))
+                .and_then(Value::as_str);
+            peer.grant.may_produce(source)?;
+            let (transport, direction) = peer
+                .transports
+                .get(&id)
                 .ok_or_else(|| not_found("transport", &p.transport_id))?;
+            if peer.producers.len() >= limits.max_producers_per_peer {
+                return Err(limit("producers", limits.max_producers_per_peer));
+            }
             if *direction != Direction::Send {
                 return Err(RequestError::new(
                     ErrorCode::InvalidState,
@@ -256,11 +316,17 @@ impl Session {
             }
             transport.clone()
         };
+        // A screen share says so in appData, as the demo page (`source: "screen"`) or mediasoup-demo (`share: true`).
+        let screen_share = p.app_data.as_ref().is_some_and(|a| {
+            a.get("source").and_then(Value::as_str) == Some("screen")
+                || a.get("share").and_then(Value::as_bool) == Some(true)
+        });
         let producer = transport
             .produce(ProducerOptions {
                 kind: p.kind,
                 rtp_parameters: p.rtp_parameters,
                 paused: p.paused,
+                screen_share,
             })
             .await?;
         let producer_id = producer.id();
@@ -308,6 +374,10 @@ impl Session {
                     ErrorCode::InvalidState,
                     "consume needs a recv transport",
                 ));
+            }
+            let max = self.rooms.limits().max_consumers_per_peer;
+            if peer.consumers.len() >= max {
+                return Err(limit("consumers", max));
             }
             let caps: RtpCapabilities = c
                 .rtp_capabilities
@@ -400,6 +470,80 @@ impl Session {
         state.broadcast(
             &peer_id,
             &protocol::notification(event, json!({"producerId": id, "peerId": peer_id})),
+        );
+        Ok(json!({}))
+    }
+
+    /// The room and the owner of `producer_id`, once this peer may moderate. Any producer of the room qualifies.
+    fn moderated(&self, producer_id: &str) -> Result<(Arc<Room>, String, ProducerId, String)> {
+        let (room, peer_id) = self.member()?;
+        let id: ProducerId = parse_id("producer", producer_id)?;
+        let state = room.lock();
+        state
+            .peers
+            .get(&peer_id)
+            .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?
+            .grant
+            .may_moderate()?;
+        let owner = state
+            .peers
+            .values()
+            .find(|p| p.producers.contains_key(&id))
+            .map(|p| p.id.clone())
+            .ok_or_else(|| not_found("producer", producer_id))?;
+        drop(state);
+        Ok((room, peer_id, id, owner))
+    }
+
+    /// `muteProducer`: pauses any producer of the room. Everyone else, its owner included, hears `producerPaused`;
+    /// the owner may resume it.
+    async fn mute_peer_producer(&mut self, producer_id: &str) -> Result<Value> {
+        let (room, peer_id, id, owner) = self.moderated(producer_id)?;
+        let producer = room
+            .lock()
+            .peers
+            .get(&owner)
+            .and_then(|p| p.producers.get(&id))
+            .map(|e| e.producer.clone())
+            .ok_or_else(|| not_found("producer", producer_id))?;
+        producer.pause().await?;
+        let mut state = room.lock();
+        if let Some(entry) = state
+            .peers
+            .get_mut(&owner)
+            .and_then(|p| p.producers.get_mut(&id))
+        {
+            entry.paused = true;
+        }
+        tracing::info!(room = %room.id, by = %peer_id, %owner, producer = %id, "producer muted");
+        state.broadcast(
+            &peer_id,
+            &protocol::notification(
+                "producerPaused",
+                json!({"producerId": id, "peerId": owner, "byPeerId": peer_id}),
+            ),
+        );
+        Ok(json!({}))
+    }
+
+    /// `closePeerProducer`: closes any producer of the room. Everyone else, its owner included, hears
+    /// `producerClosed`; consumers of it close as usual.
+    fn close_peer_producer(&mut self, producer_id: &str) -> Result<Value> {
+        let (room, peer_id, id, owner) = self.moderated(producer_id)?;
+        let mut state = room.lock();
+        let entry = state
+            .peers
+            .get_mut(&owner)
+            .and_then(|p| p.producers.remove(&id))
+            .ok_or_else(|| not_found("producer", producer_id))?;
+        entry.producer.close();
+        tracing::info!(room = %room.id, by = %peer_id, %owner, producer = %id, "producer closed by a moderator");
+        state.broadcast(
+            &peer_id,
+            &protocol::notification(
+                "producerClosed",
+                json!({"producerId": id, "peerId": owner, "byPeerId": peer_id}),
+            ),
         );
         Ok(json!({}))
     }

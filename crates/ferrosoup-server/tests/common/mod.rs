@@ -66,6 +66,7 @@ pub fn server_config(max_message_size: usize) -> ServerConfig {
         max_message_size,
         media_codecs: ferrosoup::supported_rtp_capabilities::default_media_codecs(),
         limits: Limits::default(),
+        ..ServerConfig::default()
     }
 }
 

@@ -272,6 +272,18 @@ fn ladder(
         }
         previous = options.last().map_or(previous, |o| o.bitrate);
     }
+    if p.screen_share {
+        // Resolution first: below the highest spatial layer on offer, only its lowest temporal rung.
+        if let Some(top) = options.last().map(|o| o.layers.spatial_layer) {
+            let mut previous_spatial = None;
+            options.retain(|o| {
+                let keep = o.layers.spatial_layer == top
+                    || previous_spatial != Some(o.layers.spatial_layer);
+                previous_spatial = Some(o.layers.spatial_layer);
+                keep
+            });
+        }
+    }
     options
 }
 

@@ -22,6 +22,9 @@ new_key_type! {
 
 const URI_TWCC: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
+/// Default priority of a screen share's consumers (others: 1).
+const SCREEN_SHARE_PRIORITY: u8 = 3;
+
 pub(crate) struct ConsumerState {
     pub id: ConsumerId,
     pub producer: ProducerKey,
@@ -140,7 +143,11 @@ impl ConsumerState {
             vp8: (media.and_then(|m| CodecKind::from_mime(&m.mime_type)) == Some(CodecKind::Vp8))
                 .then(Vp8Continuity::default),
             needed_spatial: None,
-            priority: 1,
+            priority: if p.screen_share {
+                SCREEN_SHARE_PRIORITY
+            } else {
+                1
+            },
             score: 10,
             score_base: (u32::MAX, -1),
             nack_count: 0,

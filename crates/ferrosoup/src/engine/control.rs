@@ -67,6 +67,7 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
             kind,
             rtp_parameters,
             paused,
+            screen_share,
             reply,
         } => {
             let _ = reply.send(produce(
@@ -76,6 +77,7 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
                 kind,
                 rtp_parameters,
                 paused,
+                screen_share,
             ));
         }
         Command::SetProducerPaused { id, paused, reply } => {
@@ -323,6 +325,7 @@ fn produce(
     kind: MediaKind,
     mut rtp_parameters: RtpParameters,
     paused: bool,
+    screen_share: bool,
 ) -> Result<ProducerInfo, Error> {
     let tkey = *engine
         .transport_ids
@@ -370,7 +373,7 @@ fn produce(
         }
     }
 
-    let state = ProducerState::new(
+    let mut state = ProducerState::new(
         id,
         router_id,
         tkey,
@@ -381,6 +384,7 @@ fn produce(
         &router.capabilities,
         paused,
     )?;
+    state.screen_share = screen_share;
     let info = state.info();
     let key = engine.producers.insert(state);
     let p = &engine.producers[key];

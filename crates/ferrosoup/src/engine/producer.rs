@@ -87,6 +87,8 @@ pub(crate) struct ProducerState {
     pub temporal_layers: u8,
     /// Spatial layers inside the one stream of an SVC producer (1 otherwise).
     pub spatial_layers: u8,
+    /// A screen share (see `ProducerOptions::screen_share`).
+    pub screen_share: bool,
     /// Which of its layers anyone needs, and what the application was told.
     pub demand: super::demand::Demand,
     pub consumers: Vec<ConsumerKey>,
@@ -225,6 +227,7 @@ impl ProducerState {
             streams,
             temporal_layers,
             spatial_layers,
+            screen_share: false,
             demand: Default::default(),
             consumers: Vec::new(),
             key_frame_request,

@@ -93,7 +93,11 @@ impl SentRing {
     /// that lost it). Records the retransmission when allowed.
     pub fn may_resend(&mut self, out_seq: u16, now: Instant, interval: Duration) -> bool {
         let i = out_seq as usize % PACKET_RING;
-        let at = now.saturating_duration_since(self.epoch).as_millis().min(u32::MAX as u128 - 1) as u32 + 1;
+        let at = now
+            .saturating_duration_since(self.epoch)
+            .as_millis()
+            .min(u32::MAX as u128 - 1) as u32
+            + 1;
         let last = self.resent[i];
         if last != 0 && at.saturating_sub(last) < interval.as_millis() as u32 {
             return false;
@@ -229,8 +233,16 @@ mod tests {
         assert_eq!(sent.lookup(0), Some((500, 9000, 2)));
         let now = Instant::now();
         assert!(sent.may_resend(0, now, Duration::from_millis(100)));
-        assert!(!sent.may_resend(0, now + Duration::from_millis(50), Duration::from_millis(100)));
-        assert!(sent.may_resend(0, now + Duration::from_millis(150), Duration::from_millis(100)));
+        assert!(!sent.may_resend(
+            0,
+            now + Duration::from_millis(50),
+            Duration::from_millis(100)
+        ));
+        assert!(sent.may_resend(
+            0,
+            now + Duration::from_millis(150),
+            Duration::from_millis(100)
+        ));
         assert_eq!(sent.lookup(PACKET_RING as u16), None);
     }
 }

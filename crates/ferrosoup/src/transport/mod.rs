@@ -83,6 +83,7 @@ impl WebRtcTransport {
             kind,
             rtp_parameters,
             paused,
+            screen_share,
         } = options;
         let info = self
             .inner
@@ -93,6 +94,7 @@ impl WebRtcTransport {
                 kind,
                 rtp_parameters,
                 paused,
+                screen_share,
                 reply,
             })
             .await?;

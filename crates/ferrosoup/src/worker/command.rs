@@ -44,6 +44,7 @@ pub(crate) enum Command {
         kind: MediaKind,
         rtp_parameters: RtpParameters,
         paused: bool,
+        screen_share: bool,
         reply: Reply<ProducerInfo>,
     },
     SetProducerPaused {
