@@ -22,6 +22,7 @@ pub mod transport;
 pub mod worker;
 
 pub use consumer::{Consumer, ConsumerInfo, ConsumerOptions, ConsumerType};
+pub use engine::DropCounters;
 pub use error::Error;
 pub use ids::{ConsumerId, ProducerId, RouterId, TransportId};
 pub use producer::{Producer, ProducerInfo, ProducerOptions, ProducerType};

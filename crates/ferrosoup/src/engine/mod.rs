@@ -9,6 +9,7 @@
 
 mod consumer;
 mod control;
+mod counters;
 mod dtls;
 mod ice;
 mod outbox;
@@ -18,6 +19,7 @@ mod retransmit;
 mod rtcp;
 mod transport;
 
+pub use counters::DropCounters;
 pub(crate) use outbox::Datagram;
 
 use std::collections::HashMap;
@@ -90,6 +92,8 @@ pub(crate) struct Engine {
     next_feedback: Option<Instant>,
     /// Wall clock for NTP timestamps in reports, anchored once so reports stay monotonic.
     ntp: crate::rtp::NtpClock,
+    /// Datagrams dropped, by reason.
+    dropped: DropCounters,
 }
 
 impl Engine {
@@ -109,6 +113,7 @@ impl Engine {
             next_report: None,
             next_feedback: None,
             ntp: crate::rtp::NtpClock::new(),
+            dropped: DropCounters::default(),
         }
     }
 
@@ -177,6 +182,7 @@ impl Engine {
             transports: self.transports.len(),
             producers: self.producers.len(),
             consumers: self.consumers.len(),
+            dropped: self.dropped,
         }
     }
 

@@ -50,6 +50,8 @@ pub struct WorkerDump {
     pub transports: usize,
     pub producers: usize,
     pub consumers: usize,
+    /// Incoming datagrams dropped since the worker started, by reason.
+    pub dropped: crate::engine::DropCounters,
 }
 
 struct WorkerInner {
