@@ -10,6 +10,9 @@ mod certificate;
 pub mod consumer;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod ortc;
 pub mod producer;

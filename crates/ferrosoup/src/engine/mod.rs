@@ -11,6 +11,8 @@ mod consumer;
 mod control;
 mod counters;
 mod dtls;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod harness;
 mod ice;
 mod outbox;
 mod packet;
