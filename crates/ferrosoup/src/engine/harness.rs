@@ -65,6 +65,8 @@ pub struct Harness {
     pub bad_output: u64,
     /// RTP packets that reached the subscriber.
     pub delivered: u64,
+    /// The consumers' SSRCs (video, audio): random, so feedback from the subscriber names them as 1 and 2.
+    consumer_ssrcs: Vec<u32>,
 }
 
 impl Harness {
@@ -89,6 +91,7 @@ impl Harness {
         })?;
         let publisher = create_peer(&mut engine, now, router_id, 1, 5000)?;
         let subscriber = create_peer(&mut engine, now, router_id, 2, 6000)?;
+        let mut consumer_ssrcs = Vec::new();
         let producers = [
             (MediaKind::Video, video_parameters()),
             (MediaKind::Audio, audio_parameters()),
@@ -104,7 +107,7 @@ impl Harness {
                 paused: false,
                 reply,
             })?;
-            request(&mut engine, now, |reply| Command::Consume {
+            let consumer = request(&mut engine, now, |reply| Command::Consume {
                 transport_id: subscriber.transport,
                 id: ConsumerId::new(),
                 producer_id,
@@ -112,6 +115,8 @@ impl Harness {
                 paused: false,
                 reply,
             })?;
+            let encoding = consumer.rtp_parameters.encodings.first();
+            consumer_ssrcs.push(encoding.and_then(|e| e.ssrc).unwrap_or(0));
         }
         let mut harness = Harness {
             engine,
@@ -121,6 +126,7 @@ impl Harness {
             scratch: Vec::with_capacity(2048),
             bad_output: 0,
             delivered: 0,
+            consumer_ssrcs,
         };
         for sender in [Sender::Publisher, Sender::Subscriber] {
             let port = harness.peer(sender)?.address.port();
@@ -155,11 +161,19 @@ impl Harness {
     }
 
     /// `plain` as SRTP (or SRTCP) protected with the keys of `from` (a stranger uses the publisher's keys). Input that
-    /// cannot be protected (not a valid RTP/RTCP header) is sent as it is.
+    /// cannot be protected (not a valid RTP/RTCP header) is sent as it is. In the subscriber's RTCP, feedback about
+    /// media SSRC 1 or 2 is about the video or audio consumer (whose SSRCs are random).
     pub fn protected(&mut self, from: Sender, plain: &[u8], rtcp: bool) {
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
         buf.extend_from_slice(plain);
+        if rtcp && from == Sender::Subscriber {
+            let ssrcs = &self.consumer_ssrcs;
+            let _ = crate::rtp::rewrite_feedback_media_ssrc(&mut buf, |s| {
+                s.checked_sub(1)
+                    .and_then(|i| ssrcs.get(i as usize).copied())
+            });
+        }
         buf.resize(plain.len() + crate::srtp::SRTP_MAX_OVERHEAD, 0);
         let peer = match from {
             Sender::Subscriber => &mut self.subscriber,

@@ -184,6 +184,7 @@ impl Engine {
             transports: self.transports.len(),
             producers: self.producers.len(),
             consumers: self.consumers.len(),
+            client_addresses: self.by_remote.len(),
             dropped: self.dropped,
         }
     }
