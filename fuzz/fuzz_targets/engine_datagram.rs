@@ -10,7 +10,9 @@ use ferrosoup::fuzzing::{EngineHarness, Sender};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some(mut h) = EngineHarness::new() else { return };
+    let Some(mut h) = EngineHarness::new() else {
+        return;
+    };
     let baseline = h.known_addresses();
     let mut authenticated_checks = false;
     let mut rest = data;
@@ -31,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
                 h.advance(u64::from(u16::from_be_bytes([*hi, *lo]) % 3000));
             }
             _ => {
-                let sender = if op & 0x10 == 0 { Sender::Publisher } else { Sender::Subscriber };
+                let sender = if op & 0x10 == 0 {
+                    Sender::Publisher
+                } else {
+                    Sender::Subscriber
+                };
                 let right_password = op & 0x20 != 0;
                 authenticated_checks |= right_password;
                 let port = u16::from_be_bytes([*hi, *lo]);
@@ -39,16 +45,32 @@ fuzz_target!(|data: &[u8]| {
                 h.stun_check(sender, port, op & 0x40 != 0, right_password, &ufrag);
             }
         }
-        assert_eq!(h.bad_output, 0, "the engine sent a packet its peer cannot decrypt or parse");
+        assert_eq!(
+            h.bad_output, 0,
+            "the engine sent a packet its peer cannot decrypt or parse"
+        );
         let dump = h.dump();
         assert_eq!(
-            (dump.routers, dump.transports, dump.producers, dump.consumers),
+            (
+                dump.routers,
+                dump.transports,
+                dump.producers,
+                dump.consumers
+            ),
             (1, 2, 2, 2)
         );
         if authenticated_checks {
-            assert!(h.known_addresses() <= 2 * 8, "{} addresses", h.known_addresses());
+            assert!(
+                h.known_addresses() <= 2 * 8,
+                "{} addresses",
+                h.known_addresses()
+            );
         } else {
-            assert_eq!(h.known_addresses(), baseline, "an unauthenticated datagram created an address");
+            assert_eq!(
+                h.known_addresses(),
+                baseline,
+                "an unauthenticated datagram created an address"
+            );
         }
     }
 });

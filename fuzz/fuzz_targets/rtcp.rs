@@ -13,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
     for packet in compound(data) {
         let Ok(packet) = packet else { break };
         walked += 1;
-        let _ = (packet.header(), packet.packet_type(), packet.count(), packet.body().len());
+        let _ = (
+            packet.header(),
+            packet.packet_type(),
+            packet.count(),
+            packet.body().len(),
+        );
         match packet.view() {
             Ok(RtcpView::SenderReport(sr)) => {
                 let _ = (sr.ssrc, sr.info);

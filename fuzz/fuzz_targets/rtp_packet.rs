@@ -18,13 +18,29 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert_eq!(p.header_len() + p.payload_len() + p.padding_len(), p.len());
-    let _ = (p.marker(), p.payload_type(), p.sequence_number(), p.timestamp(), p.ssrc());
-    let _ = (p.csrcs().count(), p.extension_profile(), p.extension_form(), p.payload().len());
+    let _ = (
+        p.marker(),
+        p.payload_type(),
+        p.sequence_number(),
+        p.timestamp(),
+        p.ssrc(),
+    );
+    let _ = (
+        p.csrcs().count(),
+        p.extension_profile(),
+        p.extension_form(),
+        p.payload().len(),
+    );
     for e in p.extensions() {
         assert_ne!(e.id, 0);
         let _ = p.extension(e.id);
     }
-    let _ = (p.mid(id_a), p.rid(id_b), p.abs_send_time(id_a), p.transport_wide_cc_seq(id_b));
+    let _ = (
+        p.mid(id_a),
+        p.rid(id_b),
+        p.abs_send_time(id_a),
+        p.transport_wide_cc_seq(id_b),
+    );
     let _ = p.extension_str(id_a);
 
     // What a consumer copy gets: its own block with the elements it keeps plus a mid and a transport-wide seq.
@@ -52,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
     p.set_payload_type(id_a & 0x7F);
     p.set_sequence_number(u16::from_be_bytes([id_a, id_b]));
     let len = p.len();
-    assert!(RtpPacket::parse(&buf[..len]).is_ok(), "rewritten in place, still parses");
+    assert!(
+        RtpPacket::parse(&buf[..len]).is_ok(),
+        "rewritten in place, still parses"
+    );
 
     // RTX round trip.
     buf.extend_from_slice(&[0, 0]);

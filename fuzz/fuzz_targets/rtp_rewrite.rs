@@ -17,8 +17,16 @@ use libfuzzer_sys::fuzz_target;
 const SMALL_STEP: i64 = 200;
 
 fuzz_target!(|data: &[u8]| {
-    let [codec_byte, rest @ ..] = data else { return };
-    let codecs = [CodecKind::Vp8, CodecKind::Vp9, CodecKind::H264, CodecKind::Av1, CodecKind::Opus];
+    let [codec_byte, rest @ ..] = data else {
+        return;
+    };
+    let codecs = [
+        CodecKind::Vp8,
+        CodecKind::Vp9,
+        CodecKind::H264,
+        CodecKind::Av1,
+        CodecKind::Opus,
+    ];
     let codec = codecs[*codec_byte as usize % codecs.len()];
     // The payload part: descriptors and key-frame detection on the raw bytes.
     let _ = is_keyframe(codec, rest);
@@ -29,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
         let mut copy = rest.to_vec();
         d.set_picture_id(&mut copy, 0x1234);
         d.set_tl0_pic_idx(&mut copy, 9);
-        assert!(Vp8Descriptor::parse(&copy).is_some(), "rewritten VP8 descriptor parses");
+        assert!(
+            Vp8Descriptor::parse(&copy).is_some(),
+            "rewritten VP8 descriptor parses"
+        );
     }
 
     // The op part: 7-byte records (op, seq, timestamp).
@@ -73,7 +84,9 @@ fuzz_target!(|data: &[u8]| {
                     r.drop_packet(seq);
                     continue;
                 }
-                let Some(out) = r.rewrite(seq, ts) else { continue };
+                let Some(out) = r.rewrite(seq, ts) else {
+                    continue;
+                };
                 let out_ext = match last_out {
                     Some((prev, ext)) => ext + i64::from(out.seq.wrapping_sub(prev) as i16),
                     None => 0,

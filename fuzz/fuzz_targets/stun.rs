@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
     // Any deterministic function does: verification must fail or pass without panicking either way.
     let mut out = [0u8; 20];
-    for (i, b) in key.iter().chain(parts.iter().flat_map(|p| p.iter())).enumerate() {
+    for (i, b) in key
+        .iter()
+        .chain(parts.iter().flat_map(|p| p.iter()))
+        .enumerate()
+    {
         out[i % 20] ^= *b;
     }
     out
@@ -20,9 +24,18 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 20] {
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = StunMessage::parse(data) {
         let _ = (m.method(), m.class(), m.trans_id(), m.is_binding_request());
-        let _ = (m.username(), m.split_username(), m.prio(), m.use_candidate());
+        let _ = (
+            m.username(),
+            m.split_username(),
+            m.prio(),
+            m.use_candidate(),
+        );
         let _ = (m.ice_controlled(), m.ice_controlling(), m.network_cost());
-        let _ = (m.mapped_address(), m.xor_peer_address(), m.xor_relayed_address());
+        let _ = (
+            m.mapped_address(),
+            m.xor_peer_address(),
+            m.xor_relayed_address(),
+        );
         let _ = (m.error_code(), m.realm(), m.nonce(), m.software(), m.data());
         let _ = m.verify(b"password", hmac);
     }
@@ -39,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
         let baseline = *BASELINE.get_or_init(|| h.known_addresses());
         h.datagram(Sender::Stranger, data);
         h.datagram(Sender::Publisher, data);
-        assert_eq!(h.known_addresses(), baseline, "unauthenticated STUN created a client address");
+        assert_eq!(
+            h.known_addresses(),
+            baseline,
+            "unauthenticated STUN created a client address"
+        );
         assert_eq!(h.dump().transports, 2);
     });
 });

@@ -131,7 +131,9 @@ async fn packet_abuse_is_dropped_and_counted() {
         let b = Subscriber::start(&url, ROOM, "bob").await;
         let cv = b.consume(a.video_producer.as_deref().expect("video")).await;
         b.resume(&cv.id).await;
-        b.rtc.wait_packets(cv.ssrc, 10, Duration::from_secs(6)).await;
+        b.rtc
+            .wait_packets(cv.ssrc, 10, Duration::from_secs(6))
+            .await;
 
         let status = server.status().await.expect("status");
         let start = dump(&server).await;
@@ -160,7 +162,14 @@ async fn packet_abuse_is_dropped_and_counted() {
             d[0] = 20 + (d[0] % 44);
             junk.push(d);
         }
-        for (b1, len) in [(96, 12), (96, 13), (200, 4), (201, 7), (96, 1400), (205, 1200)] {
+        for (b1, len) in [
+            (96, 12),
+            (96, 13),
+            (200, 4),
+            (201, 7),
+            (96, 1400),
+            (205, 1200),
+        ] {
             let mut d = rng.bytes(len);
             d[0] = 0x80 | (d[0] & 0x3F);
             d[1] = b1;
@@ -169,9 +178,15 @@ async fn packet_abuse_is_dropped_and_counted() {
         let mut expected = expected_from_stranger(&junk);
         // Binding requests: nobody's ufrag, and B's ufrag signed with a wrong password.
         for i in 0..5 {
-            junk.push(binding_request(&format!("nobody{i}:x"), "secret-secret-secret"));
+            junk.push(binding_request(
+                &format!("nobody{i}:x"),
+                "secret-secret-secret",
+            ));
             expected.stun_unknown_ufrag += 1;
-            junk.push(binding_request(&format!("{ufrag}:x"), &format!("{password}!")));
+            junk.push(binding_request(
+                &format!("{ufrag}:x"),
+                &format!("{password}!"),
+            ));
             expected.stun_rejected += 1;
         }
         send_all(&stranger, media, &junk).await;
@@ -202,7 +217,11 @@ async fn packet_abuse_is_dropped_and_counted() {
         assert_eq!(server.status().await.expect("status"), status);
         media_flows(&b, cv.ssrc).await;
         b.sig
-            .request("getRouterRtpCapabilities", json!({}), "routerRtpCapabilities")
+            .request(
+                "getRouterRtpCapabilities",
+                json!({}),
+                "routerRtpCapabilities",
+            )
             .await;
         drop(a);
         server.stop().await;
@@ -221,7 +240,9 @@ async fn forged_srtp_from_an_authenticated_address_is_counted() {
         let b = Subscriber::start(&url, ROOM, "bob").await;
         let cv = b.consume(a.video_producer.as_deref().expect("video")).await;
         b.resume(&cv.id).await;
-        b.rtc.wait_packets(cv.ssrc, 10, Duration::from_secs(6)).await;
+        b.rtc
+            .wait_packets(cv.ssrc, 10, Duration::from_secs(6))
+            .await;
 
         // Someone holding B's ICE credentials (B moving to a new address, or a leak) passes ICE from a new address:
         // it becomes one of B's transport's addresses, but without B's SRTP keys it can inject nothing.
@@ -239,7 +260,10 @@ async fn forged_srtp_from_an_authenticated_address_is_counted() {
             .expect("a STUN reply to an authenticated check")
             .expect("recv");
         assert!(StunMessage::parse(&reply[..n]).is_ok_and(|m| m.is_successful_binding_response()));
-        assert_eq!(dump(&server).await.client_addresses, start.client_addresses + 1);
+        assert_eq!(
+            dump(&server).await.client_addresses,
+            start.client_addresses + 1
+        );
 
         let mut rng = XorShift(7);
         let mut forged = Vec::new();
