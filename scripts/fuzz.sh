@@ -46,7 +46,7 @@ for target in $FUZZ_TARGETS; do
     rm -f "$log"
     die "$target crashed; input: ${artifact:-see the output above} (reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run $target ${artifact:-<input>})"
   fi
-  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || true
+  grep -E 'DONE|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
   rm -f "$log"
 done
 
