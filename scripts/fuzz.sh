@@ -24,6 +24,9 @@ die() { printf '\n\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 export RUSTC_BOOTSTRAP=1
 
+# libfuzzer-sys compiles libFuzzer (C++) in its build script.
+command -v c++ >/dev/null 2>&1 || die "no C++ compiler (c++): install g++ (Debian: apt-get install g++)"
+
 if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   stage "installing cargo-fuzz $CARGO_FUZZ_VERSION"
   cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
