@@ -128,7 +128,7 @@ async fn app_js() -> impl IntoResponse {
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.status().await {
+    match shared.status_page().await {
         Ok(status) => Json(status).into_response(),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
     }

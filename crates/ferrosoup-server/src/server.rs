@@ -98,6 +98,20 @@ impl Shared {
             consumers: dump.consumers,
         })
     }
+
+    /// What `/status` shows: the counts, and the media datagrams dropped by reason.
+    pub async fn status_page(&self) -> Result<serde_json::Value, ferrosoup::Error> {
+        let status = self.status().await?;
+        let dropped = self.rooms.worker().dump().await?.dropped;
+        let mut page = serde_json::to_value(status).unwrap_or_default();
+        if let Some(object) = page.as_object_mut() {
+            object.insert(
+                "dropped".into(),
+                serde_json::to_value(dropped).unwrap_or_default(),
+            );
+        }
+        Ok(page)
+    }
 }
 
 /// A running server. Dropping it without [`Server::stop`] also stops it, less gracefully.
@@ -193,6 +207,12 @@ impl Server {
 
     pub async fn status(&self) -> Result<Status, ferrosoup::Error> {
         self.shared.status().await
+    }
+
+    /// The media worker's object counts, client addresses and the datagrams it dropped by reason (garbage, forged
+    /// STUN, unknown senders, SRTP failures, …).
+    pub async fn worker_dump(&self) -> Result<ferrosoup::WorkerDump, ferrosoup::Error> {
+        self.shared.rooms.worker().dump().await
     }
 
     /// Room and peer events from now on (see [`crate::ServerEvent`]).

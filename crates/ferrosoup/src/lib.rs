@@ -13,6 +13,9 @@ mod certificate;
 pub mod consumer;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod ortc;
 pub mod producer;
@@ -28,6 +31,7 @@ pub mod worker;
 pub use consumer::{
     Consumer, ConsumerInfo, ConsumerLayers, ConsumerOptions, ConsumerScore, ConsumerType,
 };
+pub use engine::DropCounters;
 pub use error::Error;
 pub use ids::{ConsumerId, ProducerId, RouterId, TransportId};
 pub use producer::{Producer, ProducerInfo, ProducerOptions, ProducerScore, ProducerType};

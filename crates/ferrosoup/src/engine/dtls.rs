@@ -26,6 +26,13 @@ pub(crate) enum DtlsEvent {
     Ended(DtlsState),
 }
 
+impl DtlsEvent {
+    /// Whether the association failed (as opposed to connecting or closing normally).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, DtlsEvent::Ended(DtlsState::Failed))
+    }
+}
+
 pub(crate) struct DtlsSession {
     dtls: Option<Dtls>,
     remote: Option<DtlsParameters>,

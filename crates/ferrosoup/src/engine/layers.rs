@@ -164,9 +164,8 @@ impl LayerSelector {
         };
         // Decisions are taken where a picture starts (its first packet, spatial layer 0).
         if p.frame_start {
-            if self.target.spatial_layer < next.spatial_layer {
-                next.spatial_layer = self.target.spatial_layer;
-            } else if self.target.spatial_layer > next.spatial_layer && p.key_frame {
+            // Down at any picture; up only at a key picture.
+            if self.target.spatial_layer < next.spatial_layer || p.key_frame {
                 next.spatial_layer = self.target.spatial_layer;
             }
             if tid > next.temporal_layer

@@ -12,8 +12,11 @@ mod bwe;
 mod congestion;
 mod consumer;
 mod control;
+mod counters;
 mod demand;
 mod dtls;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod harness;
 mod ice;
 mod layers;
 mod meter;
@@ -26,6 +29,7 @@ mod score;
 mod stats;
 mod transport;
 
+pub use counters::DropCounters;
 pub(crate) use outbox::Datagram;
 
 use std::collections::HashMap;
@@ -104,6 +108,8 @@ pub(crate) struct Engine {
     epoch: Instant,
     /// When the producers' layer demand is next checked.
     next_demand: Option<Instant>,
+    /// Datagrams dropped, by reason.
+    dropped: DropCounters,
 }
 
 impl Engine {
@@ -125,6 +131,7 @@ impl Engine {
             ntp: crate::rtp::NtpClock::new(),
             epoch: Instant::now(),
             next_demand: None,
+            dropped: DropCounters::default(),
         }
     }
 
@@ -206,6 +213,8 @@ impl Engine {
             transports: self.transports.len(),
             producers: self.producers.len(),
             consumers: self.consumers.len(),
+            client_addresses: self.by_remote.len(),
+            dropped: self.dropped,
         }
     }
 

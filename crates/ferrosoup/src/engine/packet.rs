@@ -41,15 +41,17 @@ impl Engine {
             PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
             PacketClass::Rtp => self.on_rtp(now, socket, from, buf),
             PacketClass::Rtcp => self.on_rtcp(now, socket, from, buf),
-            PacketClass::Unknown => {}
+            PacketClass::Unknown => self.dropped.unclassified += 1,
         }
     }
 
     fn on_stun(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &[u8]) {
         let Ok(message) = StunMessage::parse(buf) else {
+            self.dropped.stun_malformed += 1;
             return;
         };
         if !message.is_binding_request() {
+            self.dropped.stun_malformed += 1;
             return;
         }
         // The USERNAME's first half is our ufrag: that finds the transport even before we know the client's address.
@@ -58,6 +60,7 @@ impl Engine {
             .and_then(|(local, _)| self.by_ufrag.get(local).copied())
             .or_else(|| self.by_remote.get(&(socket, from)).copied());
         let Some(key) = key else {
+            self.dropped.stun_unknown_ufrag += 1;
             return;
         };
         let Some(local) = self.candidates.get(socket).map(|c| c.local) else {
@@ -67,12 +70,15 @@ impl Engine {
             return;
         };
         if !t.ice.handle_stun(now, local, from, message) {
+            self.dropped.stun_rejected += 1;
             self.after_ice(key);
             return;
         }
         let tuple = (socket, from);
         if !t.remotes.contains(&tuple) {
-            t.remotes.push(tuple);
+            if let Some(evicted) = t.add_remote(tuple) {
+                self.by_remote.remove(&evicted);
+            }
             self.by_remote.insert(tuple, key);
         }
         let first_path = t.selected.is_none();
@@ -88,6 +94,7 @@ impl Engine {
 
     fn on_dtls(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &[u8]) {
         let Some(&key) = self.by_remote.get(&(socket, from)) else {
+            self.dropped.unknown_sender += 1;
             return;
         };
         let Some(t) = self.transports.get_mut(key) else {
@@ -98,6 +105,7 @@ impl Engine {
             .dtls
             .handle_record(now, buf, &mut |p| outbox.push_copy(socket, from, p));
         if let Some(event) = event {
+            self.dropped.dtls_error += u64::from(event.is_failure());
             self.on_dtls_event(now, key, event);
         }
     }
@@ -111,16 +119,27 @@ impl Engine {
         buf: &mut [u8],
         rtcp: bool,
     ) -> Option<(TransportKey, usize)> {
-        let tkey = *self.by_remote.get(&(socket, from))?;
-        let t = self.transports.get_mut(tkey)?;
+        let Some(&tkey) = self.by_remote.get(&(socket, from)) else {
+            self.dropped.unknown_sender += 1;
+            return None;
+        };
+        let Some(t) = self.transports.get_mut(tkey) else {
+            self.dropped.srtp_not_ready += 1;
+            return None;
+        };
         t.bytes_received += buf.len() as u64;
-        let srtp = t.srtp_in.as_mut()?;
+        let Some(srtp) = t.srtp_in.as_mut() else {
+            self.dropped.srtp_not_ready += 1;
+            return None;
+        };
         let len = if rtcp {
             srtp.unprotect_rtcp(buf)
         } else {
             srtp.unprotect_rtp(buf)
         };
-        Some((tkey, len.ok()?))
+        len.map(|len| (tkey, len))
+            .map_err(|e| self.dropped.srtp(e))
+            .ok()
     }
 
     fn on_rtp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
@@ -129,6 +148,7 @@ impl Engine {
         };
         let Some((pkey, stream, rtx)) = self.classify_rtp(now, tkey, buf.get(..len).unwrap_or(&[]))
         else {
+            self.dropped.rtp_unknown_ssrc += 1;
             return;
         };
         let len = if rtx {
@@ -163,6 +183,7 @@ impl Engine {
             return;
         };
         let Ok(mut packet) = RtpPacket::parse(plain) else {
+            self.dropped.rtp_malformed += 1;
             return;
         };
         // Into the router's form, once, in place.

@@ -83,6 +83,7 @@ pub(super) fn handle_incoming(engine: &mut Engine, now: Instant, tkey: Transport
     for packet in rtp::compound(plain) {
         let Ok(packet) = packet else {
             // The rest of a compound packet cannot be trusted once one length is wrong.
+            engine.dropped.rtcp_malformed += 1;
             return;
         };
         let Ok(view) = packet.view() else {

@@ -17,6 +17,10 @@ new_key_type! {
     pub(crate) struct TransportKey;
 }
 
+/// Client addresses kept per transport (mediasoup keeps as many tuples): enough for a client moving between networks
+/// or NAT bindings, while a client that sends authenticated checks from ever new ports cannot grow the routing table.
+const MAX_REMOTES: usize = 8;
+
 /// A socket of ours (index into the worker's sockets) and a client address.
 pub(crate) type Tuple = (usize, SocketAddr);
 
@@ -87,5 +91,18 @@ impl TransportState {
         if let (Some(bwe), Some(seq)) = (self.bwe.as_mut(), self.last_twcc.take()) {
             bwe.on_sent(now, seq, size, audio, None);
         }
+    }
+
+    /// Records a new client address that passed ICE. When the transport already has [`MAX_REMOTES`], the oldest one
+    /// media is not being sent to is forgotten and returned, for the caller to unroute.
+    pub fn add_remote(&mut self, tuple: Tuple) -> Option<Tuple> {
+        let evicted = if self.remotes.len() >= MAX_REMOTES {
+            let oldest = self.remotes.iter().position(|r| Some(*r) != self.selected);
+            oldest.map(|i| self.remotes.remove(i))
+        } else {
+            None
+        };
+        self.remotes.push(tuple);
+        evicted
     }
 }

@@ -50,6 +50,10 @@ pub struct WorkerDump {
     pub transports: usize,
     pub producers: usize,
     pub consumers: usize,
+    /// Client addresses that passed ICE and that packets are routed by.
+    pub client_addresses: usize,
+    /// Incoming datagrams dropped since the worker started, by reason.
+    pub dropped: crate::engine::DropCounters,
 }
 
 struct WorkerInner {
