@@ -3,6 +3,7 @@
 #
 #   scripts/test.sh              everything
 #   SKIP_E2E=1 scripts/test.sh   Rust only
+#   FUZZ=1 scripts/test.sh       also the fuzz smoke run (always on in CI)
 #   E2E_ONLY=1 scripts/test.sh   e2e only (expects target/release/ferrosoup, or FERROSOUP_BIN)
 #
 # The e2e suite needs root (it creates a network namespace with `ip netns add`), /usr/bin/chromium and Node >= 20.
@@ -39,6 +40,12 @@ if [ -z "${E2E_ONLY:-}" ]; then
 
   stage "cargo test --release (server and library)"
   cargo test --release --workspace --exclude tauri-plugin-ferrosoup
+
+  # Fuzz smoke: each cargo-fuzz target briefly (longer runs: docs/fuzzing.md). In CI always; locally with FUZZ=1.
+  if [ -n "${CI:-}" ] || [ -n "${FUZZ:-}" ]; then
+    stage "fuzz smoke (scripts/fuzz.sh, ${FUZZ_SECONDS:-10} s per target)"
+    FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_SANITIZER="${FUZZ_SANITIZER:-none}" scripts/fuzz.sh
+  fi
 
   if pkg-config --exists webkit2gtk-4.1 gtk+-3.0 2>/dev/null; then
     stage "cargo test -p tauri-plugin-ferrosoup (Tauri mock runtime)"
