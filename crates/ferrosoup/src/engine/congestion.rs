@@ -95,9 +95,10 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
     let mut fixed = 0u64;
     let mut desired = 0u64;
     let mut claims: Vec<Claim<ConsumerKey, Layers>> = Vec::new();
-    // The same, pricing layers the sender paused at their last known bitrate: which layers would be used if the
-    // sender resumed them (what `demand` asks senders for).
-    let mut hypothetical: Vec<Claim<ConsumerKey, Layers>> = Vec::new();
+    // What each consumer would take with bandwidth to spare: its preferred spatial layer (what `demand` asks
+    // senders for). Not the allocation's choice: a layer switched off at the sender because one link was short
+    // could never be measured, and so never be chosen, again.
+    let mut preferred: Vec<(ConsumerKey, u8)> = Vec::new();
     let mut simple: Vec<ConsumerKey> = Vec::new();
     let mut inactive: Vec<ConsumerKey> = Vec::new();
     for &ckey in &t.consumers {
@@ -120,12 +121,8 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
             simple.push(ckey);
             continue;
         };
-        let options = ladder(selector, p, now, false);
-        hypothetical.push(Claim {
-            key: ckey,
-            priority: c.priority,
-            options: ladder(selector, p, now, true),
-        });
+        let options = ladder(selector, p, now);
+        preferred.push((ckey, selector.preferred.spatial_layer));
         desired += options.last().map_or(0, |o| o.bitrate);
         claims.push(Claim {
             key: ckey,
@@ -134,14 +131,9 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
         });
     }
 
-    for (ckey, choice) in allocate(available, fixed, &hypothetical) {
-        let needed = hypothetical
-            .iter()
-            .find(|c| c.key == ckey)
-            .and_then(|c| c.options.get(choice?))
-            .map(|o| o.layers.spatial_layer);
+    for (ckey, spatial) in preferred {
         if let Some(c) = engine.consumers.get_mut(ckey) {
-            c.needed_spatial = needed;
+            c.needed_spatial = Some(spatial);
         }
     }
     for (keys, needed) in [(simple, Some(0)), (inactive, None)] {
@@ -193,14 +185,12 @@ pub(super) fn allocate_transport(engine: &mut Engine, now: Instant, tkey: Transp
     }
 }
 
-/// A consumer's layer options, cheapest first: per spatial layer (simulcast stream or SVC layer) up to its preferred
-/// one, each temporal layer up to the preferred one. Layers not being sent are left out, or with `history`, priced at
-/// what they cost when last sent.
+/// A consumer's layer options, cheapest first: per spatial layer (simulcast stream or SVC layer) being sent, up to its
+/// preferred one, each temporal layer up to the preferred one, priced at what the producer sends for it now.
 fn ladder(
     selector: &super::layers::LayerSelector,
     p: &super::producer::ProducerState,
     now: Instant,
-    history: bool,
 ) -> Vec<LayerOption<Layers>> {
     let mut options = Vec::new();
     // Simulcast: one stream per spatial layer. SVC: spatial layers inside stream 0.
@@ -208,12 +198,9 @@ fn ladder(
         p.streams
             .first()
             .map(|s| {
-                let top = if history {
-                    selector.spatial_layers.saturating_sub(1)
-                } else {
-                    s.meter.max_spatial_id
-                };
-                (0..=top).map(|sid| (sid, s, sid)).collect()
+                (0..=s.meter.max_spatial_id)
+                    .map(|sid| (sid, s, sid))
+                    .collect()
             })
             .unwrap_or_default()
     } else {
@@ -223,35 +210,11 @@ fn ladder(
             .map(|(i, s)| (i.min(u8::MAX as usize) as u8, s, 0))
             .collect()
     };
-    // What the previous spatial layer cost: a layer never seen is guessed from it.
-    let mut previous: u64 = 0;
     for (spatial, s, sid) in rungs {
         if spatial > selector.preferred.spatial_layer {
             break;
         }
-        if !history && (!s.meter.is_active(now) || s.meter.total() == 0) {
-            continue;
-        }
-        // A layer the sender never sent (it had not ramped up yet, or it was switched off before) still has to be
-        // asked for: priced at its encoding's maxBitrate, else three times the layer below (the usual ratio).
-        let guess = p
-            .rtp_parameters
-            .encodings
-            .get(spatial as usize)
-            .filter(|_| !selector.svc)
-            .and_then(|e| e.max_bitrate)
-            .map_or(previous.saturating_mul(3), u64::from);
-        let price = |temporal: u8| {
-            if history {
-                match s.meter.last_known_bitrate(sid, temporal) {
-                    0 => guess,
-                    known => known,
-                }
-            } else {
-                s.meter.bitrate(sid, temporal)
-            }
-        };
-        if price(0) == 0 {
+        if !s.meter.is_active(now) || s.meter.bitrate(sid, 0) == 0 {
             continue;
         }
         let top = selector
@@ -267,10 +230,9 @@ fn ladder(
             };
             options.push(LayerOption {
                 layers,
-                bitrate: price(temporal),
+                bitrate: s.meter.bitrate(sid, temporal),
             });
         }
-        previous = options.last().map_or(previous, |o| o.bitrate);
     }
     if p.screen_share {
         // Resolution first: below the highest spatial layer on offer, only its lowest temporal rung.

@@ -40,8 +40,7 @@ pub(crate) struct ConsumerState {
     pub layers: Option<LayerSelector>,
     /// Keeps VP8 picture ids continuous across simulcast stream switches.
     pub vp8: Option<Vp8Continuity>,
-    /// The spatial layer this consumer would take if its producer sent every layer (see `demand`); `None` when it
-    /// needs none (paused, or nothing fits).
+    /// The highest spatial layer this consumer may want (its preferred one; see `demand`); `None` while inactive.
     pub needed_spatial: Option<u8>,
     /// Share of the transport's bitrate relative to its other consumers (1–255, default 1).
     pub priority: u8,

@@ -2,13 +2,15 @@
 //!
 //! mediasoup forwards what consumers need but lets senders encode and upload every layer. A classroom uploads over
 //! one Wi-Fi access point: a student's 1.5 Mbit/s top layer nobody watches is airtime taken from everyone. So the
-//! engine tells the application, per producer, the highest spatial layer any consumer would take if every layer were
-//! sent (priced at its last known bitrate; see `congestion`), or that none is needed at all (no active consumer);
+//! engine tells the application, per producer, the highest spatial layer any active consumer prefers (its
+//! `setConsumerPreferredLayers`, by default the top), or that none is needed at all (no active consumer);
 //! the application can then switch encodings off at the source (mediasoup-client: `producer.setMaxSpatialLayer()`,
 //! or `active: false` on the sender's encodings).
 //!
 //! More is asked for at once (a new viewer must not wait); less only after it has held for `DOWNGRADE_HOLD`, so a
-//! viewer toggling a tile does not make the sender restart encoders back and forth.
+//! viewer toggling a tile does not make the sender restart encoders back and forth. A receiver's short link does not
+//! count: it lowers what is forwarded to that receiver, never what the sender encodes (a layer switched off at the
+//! sender could not be measured again, so bandwidth could never bring it back).
 
 use std::time::{Duration, Instant};
 

@@ -3,9 +3,13 @@
 //! The server never sends checks: it answers the client's binding requests, learns the client's address from them and
 //! sends media to the pair the client nominates. mediasoup-client never signals its own ufrag, so it is learned from
 //! the USERNAME of the first binding request that passes the integrity check with our password.
+//!
+//! Consent: the `is` agent calls a pair stale 15 s after the client's last valid check; mediasoup (and RFC 7675's
+//! guidance for servers) waits 30 s. So a `disconnected` from the agent is held back `CONSENT_GRACE` more and reported
+//! only if no check arrived meanwhile. Media keeps flowing to the selected pair either way.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use is::stun::{StunMessage, StunPacket};
 use is::{Candidate, IceAgent, IceAgentEvent, IceConnectionState, IceCreds, Protocol};
@@ -24,10 +28,19 @@ pub(crate) enum IceOutput {
     State(IceState),
 }
 
+/// How much longer than the agent's 15 s a silent client keeps its consent (30 s in all, as mediasoup).
+const CONSENT_GRACE: Duration = Duration::from_secs(15);
+
 pub(crate) struct IceLite {
     agent: IceAgent,
     parameters: IceParameters,
     remote_known: bool,
+    /// The agent said `disconnected`: when to report it, unless the client speaks again first.
+    disconnect_at: Option<Instant>,
+    /// The grace ran out: report `disconnected` at the next poll.
+    disconnect_due: bool,
+    /// The last time the agent was fed (for deadlines set while polling).
+    now: Option<Instant>,
 }
 
 impl IceLite {
@@ -54,6 +67,9 @@ impl IceLite {
                 ice_lite: true,
             },
             remote_known: false,
+            disconnect_at: None,
+            disconnect_due: false,
+            now: None,
         }
     }
 
@@ -69,6 +85,7 @@ impl IceLite {
         remote: SocketAddr,
         message: StunMessage<'_>,
     ) -> bool {
+        self.now = Some(now);
         if !message.is_binding_request() {
             return false;
         }
@@ -100,11 +117,19 @@ impl IceLite {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = Some(now);
         self.agent.handle_timeout(now);
+        if self.disconnect_at.is_some_and(|at| at <= now) {
+            self.disconnect_at = None;
+            self.disconnect_due = true;
+        }
     }
 
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        self.agent.poll_timeout()
+        match (self.agent.poll_timeout(), self.disconnect_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next STUN reply to send: (local address, remote address, bytes).
@@ -115,6 +140,9 @@ impl IceLite {
     }
 
     pub fn poll_output(&mut self) -> Option<IceOutput> {
+        if std::mem::take(&mut self.disconnect_due) {
+            return Some(IceOutput::State(IceState::Disconnected));
+        }
         loop {
             let out = match self.agent.poll_event()? {
                 // The engine registers client addresses where checks arrive, knowing the socket.
@@ -129,9 +157,21 @@ impl IceLite {
                 },
                 IceAgentEvent::IceConnectionStateChange(state) => IceOutput::State(match state {
                     IceConnectionState::New | IceConnectionState::Checking => continue,
-                    IceConnectionState::Connected => IceState::Connected,
-                    IceConnectionState::Completed => IceState::Completed,
-                    IceConnectionState::Disconnected => IceState::Disconnected,
+                    IceConnectionState::Disconnected => {
+                        let now = self.now.unwrap_or_else(Instant::now);
+                        self.disconnect_at = Some(now + CONSENT_GRACE);
+                        continue;
+                    }
+                    // Back within the grace: nothing was reported, so nothing changes for the engine (it drops a
+                    // state equal to the one it has).
+                    IceConnectionState::Connected => {
+                        self.disconnect_at = None;
+                        IceState::Connected
+                    }
+                    IceConnectionState::Completed => {
+                        self.disconnect_at = None;
+                        IceState::Completed
+                    }
                 }),
                 IceAgentEvent::IceRestart(_) => continue,
             };

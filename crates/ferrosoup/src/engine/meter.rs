@@ -21,9 +21,6 @@ pub(crate) struct LayerMeter {
     pub max_temporal_id: u8,
     /// Highest spatial id seen (SVC).
     pub max_spatial_id: u8,
-    /// `cumulative_bps` of the last window in which the stream was sent: what it would cost if the sender resumed
-    /// it (see `demand`).
-    last_known_bps: [[u64; MAX_TEMPORAL]; MAX_SPATIAL],
 }
 
 impl LayerMeter {
@@ -64,9 +61,6 @@ impl LayerMeter {
             }
         }
         self.window = [[0; MAX_TEMPORAL]; MAX_SPATIAL];
-        if self.total() > 0 {
-            self.last_known_bps = self.cumulative_bps;
-        }
         self.window_start = Some(now);
         if !self.is_active(now) {
             self.window_start = None;
@@ -82,18 +76,6 @@ impl LayerMeter {
     pub fn bitrate(&self, spatial: u8, temporal: u8) -> u64 {
         self.cumulative_bps[(spatial as usize).min(MAX_SPATIAL - 1)]
             [(temporal as usize).min(MAX_TEMPORAL - 1)]
-    }
-
-    /// Like [`LayerMeter::bitrate`], but for a stream not being sent, what it cost when it last was.
-    pub fn last_known_bitrate(&self, spatial: u8, temporal: u8) -> u64 {
-        let (s, t) = (
-            (spatial as usize).min(MAX_SPATIAL - 1),
-            (temporal as usize).min(MAX_TEMPORAL - 1),
-        );
-        match self.cumulative_bps[s][t] {
-            0 => self.last_known_bps[s][t],
-            bps => bps,
-        }
     }
 
     /// Bits per second of the whole stream.

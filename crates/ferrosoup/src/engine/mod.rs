@@ -269,6 +269,11 @@ impl Engine {
                     }
                 }
                 IceOutput::State(state) => {
+                    if state == crate::transport::IceState::Disconnected {
+                        // No consent for 30 s: stop sending into the void. The client's next valid check selects
+                        // its path again.
+                        t.selected = None;
+                    }
                     if t.ice_state != state {
                         t.ice_state = state;
                         if let Some(router) = self.routers.get(&t.router) {
