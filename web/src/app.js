@@ -12,6 +12,7 @@
 //   svc      a scalability mode (e.g. L3T3_KEY) to send one SVC encoding (VP9)
 //   width, height  camera resolution to ask for (default 640x480)
 //   abscapture 1 to negotiate the abs-capture-time header extension (headerExtensionOptions)
+//   token    a join token (JWT) for a server started with --auth-secret
 //
 // Test hooks live on window.ferrosoup (see the bottom of this file).
 
@@ -29,6 +30,8 @@ const SVC_MODE = params.get('svc') || '';
 const CAMERA_WIDTH = Number(params.get('width')) || 640;
 const CAMERA_HEIGHT = Number(params.get('height')) || 480;
 const ABS_CAPTURE_TIME = params.get('abscapture') === '1';
+// A join token for servers started with --auth-secret (docs/protocol.md, Access control).
+const TOKEN = params.get('token') || undefined;
 const WS_URL = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
 const REQUEST_TIMEOUT_MS = 15000;
@@ -466,6 +469,7 @@ async function main() {
     roomId: ROOM_ID,
     displayName: DISPLAY_NAME,
     rtpCapabilities: state.device.rtpCapabilities,
+    token: TOKEN,
   });
   state.peerId = joined.peerId;
   api.peerId = joined.peerId;
