@@ -13,6 +13,7 @@
 //   width, height  camera resolution to ask for (default 640x480)
 //   abscapture 1 to negotiate the abs-capture-time header extension (headerExtensionOptions)
 //   token    a join token (JWT) for a server started with --auth-secret
+//   source   screen to label the video producer a screen share (appData.source)
 //
 // Test hooks live on window.ferrosoup (see the bottom of this file).
 
@@ -30,6 +31,8 @@ const SVC_MODE = params.get('svc') || '';
 const CAMERA_WIDTH = Number(params.get('width')) || 640;
 const CAMERA_HEIGHT = Number(params.get('height')) || 480;
 const ABS_CAPTURE_TIME = params.get('abscapture') === '1';
+// What the video is, for the server (`screen` gets screen-share treatment; here only a label, for tests).
+const VIDEO_SOURCE = params.get('source') === 'screen' ? 'screen' : 'webcam';
 // A join token for servers started with --auth-secret (docs/protocol.md, Access control).
 const TOKEN = params.get('token') || undefined;
 const WS_URL = params.get('ws') || `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -524,7 +527,7 @@ async function main() {
         codec: pickVideoCodec(),
         encodings: videoEncodings(),
         headerExtensionOptions: ABS_CAPTURE_TIME ? { absCaptureTime: true } : undefined,
-        appData: { source: 'webcam' },
+        appData: { source: VIDEO_SOURCE },
       });
       state.producers.video = producer.id;
       logEvent(`produced video ${producer.id}`);
