@@ -174,9 +174,11 @@ impl Bwe {
         let mut remote_us = reference * 64_000;
         let offset = *self.remote_offset.get_or_insert(now_us - remote_us);
 
-        let mut results = Vec::with_capacity(feedback.status_count as usize);
+        // A feedback packet may claim up to 65535 statuses in a few bytes of run-length chunks; only the last
+        // `SENT_HISTORY` sent packets can be matched, so that bounds the work one (authenticated) packet can cause.
+        let mut results = Vec::with_capacity((feedback.status_count as usize).min(SENT_HISTORY));
         let mut any_received = false;
-        for packet in feedback.packets() {
+        for packet in feedback.packets().take(SENT_HISTORY) {
             // The newest packet this feedback can mean with this sequence number.
             let ext = highest - (highest as u16).wrapping_sub(packet.seq) as i64;
             let Some(slot) = self.sent.get(ext as usize & (SENT_HISTORY - 1)).copied() else {

@@ -46,15 +46,13 @@ pub(crate) struct ConsumerState {
     pub priority: u8,
     /// 0–10: how well the client receives this consumer's stream (from its receiver reports).
     pub score: u8,
-    /// The producer score and the sum of the producer's stream scores last reported with `score` (so an event
-    /// goes out only when something changed).
-    pub score_base: (u32, i32),
+    /// (score, producer score, producer stream scores) as last reported, so an event goes out only on a change.
+    pub reported_score: Option<(u8, u8, [u8; 4])>,
     pub nack_count: u64,
     pub nack_packet_count: u64,
     pub pli_count: u64,
     pub fir_count: u64,
     pub retransmitted: u64,
-    pub retransmitted_bytes: u64,
     /// Bytes sent (RTP, on the wire) and the bitrate over the last second.
     pub bytes_sent: u64,
     pub bitrate: u64,
@@ -148,13 +146,12 @@ impl ConsumerState {
                 1
             },
             score: 10,
-            score_base: (u32::MAX, -1),
+            reported_score: None,
             nack_count: 0,
             nack_packet_count: 0,
             pli_count: 0,
             fir_count: 0,
             retransmitted: 0,
-            retransmitted_bytes: 0,
             bytes_sent: 0,
             bitrate: 0,
             bitrate_base: 0,
@@ -199,15 +196,6 @@ impl ConsumerState {
         }
     }
 
-    /// What was last reported: (score, producer score, sum of producer stream scores).
-    pub fn score_base_key(&self) -> (u8, u8, u32) {
-        (
-            self.score,
-            self.score_base.0 as u8,
-            self.score_base.1 as u32,
-        )
-    }
-
     /// Video that waits for a key frame (to start, or to switch streams).
     pub fn wants_key_frame(&self) -> bool {
         self.layers.as_ref().is_some_and(|l| l.needs_key_frame())
@@ -216,21 +204,19 @@ impl ConsumerState {
     /// The producer stream whose key frame this consumer waits for, else the one it forwards.
     pub fn wanted_stream(&self) -> usize {
         self.layers.as_ref().map_or(0, |l| {
-            if l.svc {
-                0
-            } else if l.needs_key_frame() {
-                l.target.spatial_layer as usize
+            let layers = if l.needs_key_frame() {
+                Some(l.target)
             } else {
-                l.current.map_or(0, |c| c.spatial_layer as usize)
-            }
+                l.current
+            };
+            layers.map_or(0, |x| l.stream_of(x))
         })
     }
 
     /// The producer stream being forwarded now.
     pub fn current_stream(&self) -> Option<usize> {
         match &self.layers {
-            Some(l) if l.svc => l.current.map(|_| 0),
-            Some(l) => l.current.map(|c| c.spatial_layer as usize),
+            Some(l) => l.current.map(|x| l.stream_of(x)),
             None => Some(0),
         }
     }

@@ -265,7 +265,6 @@ fn create_webrtc_transport(
         consumer_ssrcs: HashMap::new(),
         next_mid: 0,
         twcc_seq: 0,
-        last_twcc: None,
         bwe: None,
         last_allocation: None,
         probe_seq: rand::random(),

@@ -76,6 +76,15 @@ impl LayerSelector {
         }
     }
 
+    /// The producer stream that carries these layers: one per spatial layer for simulcast, the only one for SVC.
+    pub fn stream_of(&self, layers: Layers) -> usize {
+        if self.svc {
+            0
+        } else {
+            layers.spatial_layer as usize
+        }
+    }
+
     /// The highest layers this consumer can have.
     pub fn max(&self) -> Layers {
         Layers::new(self.spatial_layers - 1, self.temporal_layers - 1)
@@ -123,7 +132,7 @@ impl LayerSelector {
         let stream = p.stream.min(u8::MAX as usize) as u8;
         let mut resync = false;
         let current = match self.current {
-            Some(c) if c.spatial_layer == stream && !self.switch_now(stream, p.key_frame) => c,
+            Some(c) if c.spatial_layer == stream => c,
             _ if stream == self.target.spatial_layer && p.key_frame => {
                 // A key frame of the target stream: switch to it. All temporal layers can start at a key frame.
                 resync = true;
@@ -193,15 +202,6 @@ impl LayerSelector {
             && self
                 .current
                 .is_some_and(|c| p.spatial_id.unwrap_or(0) == c.spatial_layer && p.end_of_frame)
-    }
-
-    /// A key frame of the target stream arrives while another stream is forwarded.
-    fn switch_now(&self, stream: u8, key_frame: bool) -> bool {
-        key_frame
-            && stream == self.target.spatial_layer
-            && self
-                .current
-                .is_some_and(|c| c.spatial_layer != self.target.spatial_layer)
     }
 
     fn set_current(&mut self, next: Layers) {

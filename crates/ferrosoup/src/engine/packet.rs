@@ -226,7 +226,8 @@ impl Engine {
         }
 
         let p = &self.producers[pkey];
-        let mut want_key_frame = false;
+        // Streams of this producer whose key frame a forwarding consumer waits for (to switch to it), one bit each.
+        let mut key_frames_wanted: u64 = 0;
         for &ckey in &p.consumers {
             let Some(c) = self.consumers.get_mut(ckey) else {
                 continue;
@@ -264,7 +265,9 @@ impl Engine {
                         });
                     }
                 }
-                want_key_frame |= selector.needs_key_frame();
+                if selector.needs_key_frame() {
+                    key_frames_wanted |= 1u64 << (c.wanted_stream() & 63);
+                }
             }
             if resync {
                 tracing::debug!(consumer = %c.id, seq, stream, "consumer starts at a key frame");
@@ -284,7 +287,7 @@ impl Engine {
             };
 
             let mut out = self.outbox.buffer();
-            let Some(payload_len) =
+            let Some((payload_len, twcc)) =
                 write_consumer_packet(&mut out, &packet, c, t, rewritten, end_of_picture)
             else {
                 self.outbox.recycle(out);
@@ -306,15 +309,17 @@ impl Engine {
                     }
                     c.last_sent = Some(now);
                     c.bytes_sent += n as u64;
-                    t.on_sent(now, n, c.kind == MediaKind::Audio);
+                    t.on_sent(now, n, c.kind == MediaKind::Audio, twcc);
                     self.outbox.push(out_socket, to, out);
                 }
                 Err(_) => self.outbox.recycle(out),
             }
         }
-        if want_key_frame {
-            // A consumer waits to switch to this producer's other stream; its key frame request is throttled.
-            self.request_pending_key_frames(now, None);
+        // Asked per stream and throttled there (one timestamp compare when nothing is due).
+        while key_frames_wanted != 0 {
+            let stream = key_frames_wanted.trailing_zeros() as usize;
+            key_frames_wanted &= key_frames_wanted - 1;
+            super::rtcp::request_key_frame(self, now, pkey, Some(stream));
         }
     }
 
@@ -384,11 +389,12 @@ impl Engine {
                 .flatten();
             let layers = packet_layers(codec, stream, original.payload());
             let end_of_picture = c.layers.as_ref().is_some_and(|l| l.ends_picture(&layers));
-            if write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture).is_none()
-            {
+            let Some((_, twcc)) =
+                write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture)
+            else {
                 self.outbox.recycle(out);
                 continue;
-            }
+            };
             let mut len = out.len();
             out.resize(len + 2 + SRTP_MAX_OVERHEAD, 0);
             if let (Some(pt), Some(ssrc)) = (c.rtx_pt, c.rtx_ssrc) {
@@ -411,8 +417,7 @@ impl Engine {
                 Ok(n) => {
                     out.truncate(n);
                     c.retransmitted += 1;
-                    c.retransmitted_bytes += n as u64;
-                    t.on_sent(now, n, c.kind == MediaKind::Audio);
+                    t.on_sent(now, n, c.kind == MediaKind::Audio, twcc);
                     self.outbox.push(socket, to, out);
                 }
                 Err(_) => self.outbox.recycle(out),
@@ -491,7 +496,7 @@ impl Engine {
 
 /// Writes the consumer's copy of a router-form packet into `out`: its own extension block (the extensions it
 /// negotiated, its mid, the transport's next transport-wide sequence number), SSRC, sequence number and timestamp.
-/// Returns the payload length.
+/// Returns the payload length and the transport-wide sequence number it got (for the bandwidth estimator).
 fn write_consumer_packet<B: AsRef<[u8]>>(
     out: &mut Vec<u8>,
     packet: &RtpPacket<B>,
@@ -499,7 +504,7 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     t: &mut TransportState,
     rewritten: Rewritten,
     end_of_picture: bool,
-) -> Option<usize> {
+) -> Option<(usize, Option<u16>)> {
     let twcc = t.twcc_seq;
     write_with_extensions(out, packet, |w| {
         for e in packet.extensions() {
@@ -514,11 +519,10 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
             w.push(c.twcc_ext, &twcc.to_be_bytes());
         }
     });
-    t.last_twcc = None;
-    if c.twcc_ext != 0 {
-        t.last_twcc = Some(twcc);
+    let twcc = (c.twcc_ext != 0).then(|| {
         t.twcc_seq = t.twcc_seq.wrapping_add(1);
-    }
+        twcc
+    });
     let mut view = RtpPacket::parse(&mut out[..]).ok()?;
     view.set_ssrc(c.ssrc);
     view.set_sequence_number(rewritten.seq);
@@ -529,7 +533,7 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     if let Some(vp8) = c.vp8.as_mut() {
         vp8.rewrite(view.payload_mut());
     }
-    Some(view.payload_len())
+    Some((view.payload_len(), twcc))
 }
 
 /// What the layer selection needs to know about a packet, from its payload descriptor.

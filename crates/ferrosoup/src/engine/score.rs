@@ -73,21 +73,22 @@ pub(super) fn update(engine: &mut Engine, now: Instant) {
         } else {
             score_from_delivered(1.0 - c.stats.remote_fraction_lost() as f64 / 256.0)
         };
-        let producer_scores: Vec<u8> = p.streams.iter().map(|s| s.score).collect();
         let producer_score = c
             .current_stream()
-            .and_then(|i| producer_scores.get(i).copied())
-            .unwrap_or(0);
-        let key = (
-            score,
-            producer_score,
-            producer_scores.iter().map(|&s| s as u32).sum(),
-        );
-        if key == c.score_base_key() {
+            .and_then(|i| p.streams.get(i))
+            .map_or(0, |s| s.score);
+        // Compared without allocating: simulcast has a handful of streams (beyond four they ride along unchecked).
+        let mut streams = [0u8; 4];
+        for (slot, s) in streams.iter_mut().zip(&p.streams) {
+            *slot = s.score;
+        }
+        let key = (score, producer_score, streams);
+        if c.reported_score == Some(key) {
             continue;
         }
         c.score = score;
-        c.score_base = (key.1 as u32, key.2 as i32);
+        c.reported_score = Some(key);
+        let producer_scores: Vec<u8> = p.streams.iter().map(|s| s.score).collect();
         let Some(router) = engine
             .transports
             .get(c.transport)

@@ -55,8 +55,6 @@ pub(crate) struct TransportState {
     pub next_mid: u32,
     /// transport-wide-cc sequence numbers of what this transport sends.
     pub twcc_seq: u16,
-    /// The transport-wide sequence number the packet being sent got (set when it is written, taken when sent).
-    pub last_twcc: Option<u16>,
     /// Send-side bandwidth estimation, from the first consumer that negotiated transport-cc.
     pub bwe: Option<super::bwe::Bwe>,
     /// When the consumers' layers were last allocated, and at what estimate.
@@ -85,10 +83,17 @@ pub(crate) struct TransportState {
 }
 
 impl TransportState {
-    /// Accounts one packet sent to the client; `size` is its length on the wire.
-    pub fn on_sent(&mut self, now: std::time::Instant, size: usize, audio: bool) {
+    /// Accounts one packet sent to the client; `size` is its length on the wire, `twcc` its transport-wide
+    /// sequence number if it carries one.
+    pub fn on_sent(
+        &mut self,
+        now: std::time::Instant,
+        size: usize,
+        audio: bool,
+        twcc: Option<u16>,
+    ) {
         self.bytes_sent += size as u64;
-        if let (Some(bwe), Some(seq)) = (self.bwe.as_mut(), self.last_twcc.take()) {
+        if let (Some(bwe), Some(seq)) = (self.bwe.as_mut(), twcc) {
             bwe.on_sent(now, seq, size, audio, None);
         }
     }
