@@ -31,7 +31,7 @@
 //! * [`rtcp`]: compound RTCP walker, typed views, builders, SSRC rewriting.
 //! * [`stats`]: RFC 3550 receive/send statistics, NTP time, RTT.
 
-mod bytes;
+pub(crate) mod bytes;
 pub mod codecs;
 pub mod packet;
 pub mod picture_id;

@@ -4,6 +4,7 @@
 //! malformed header is an error, never a panic.
 
 use super::SrtpError;
+use crate::rtp::bytes::{u16_at, u32_at};
 
 /// Fixed RTP header length (RFC 3550 §5.1).
 pub(crate) const RTP_HEADER_LEN: usize = 12;
@@ -20,18 +21,6 @@ pub(crate) struct RtpHeader {
     pub(crate) len: usize,
     pub(crate) seq: u16,
     pub(crate) ssrc: u32,
-}
-
-#[inline]
-pub(crate) fn be_u16(b: &[u8], at: usize) -> Option<u16> {
-    let s = b.get(at..at.checked_add(2)?)?;
-    Some(u16::from_be_bytes([*s.first()?, *s.get(1)?]))
-}
-
-#[inline]
-pub(crate) fn be_u32(b: &[u8], at: usize) -> Option<u32> {
-    let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_be_bytes(s))
 }
 
 /// Parses the RTP header at the start of `pkt` (which must not include any
@@ -51,7 +40,7 @@ pub(crate) fn parse_rtp(pkt: &[u8]) -> Result<RtpHeader, SrtpError> {
         // Header extension: 16-bit profile, 16-bit length in 32-bit words,
         // then the words (RFC 3550 §5.3.1; RFC 8285 one/two-byte forms are
         // both carried this way).
-        let words = be_u16(pkt, len + 2).ok_or(SrtpError::BadHeader)?;
+        let words = u16_at(pkt, len + 2).ok_or(SrtpError::BadHeader)?;
         len += 4 + 4 * usize::from(words);
     }
     if len > pkt.len() {
@@ -59,8 +48,8 @@ pub(crate) fn parse_rtp(pkt: &[u8]) -> Result<RtpHeader, SrtpError> {
     }
     Ok(RtpHeader {
         len,
-        seq: be_u16(pkt, 2).ok_or(SrtpError::TooShort)?,
-        ssrc: be_u32(pkt, 8).ok_or(SrtpError::TooShort)?,
+        seq: u16_at(pkt, 2).ok_or(SrtpError::TooShort)?,
+        ssrc: u32_at(pkt, 8).ok_or(SrtpError::TooShort)?,
     })
 }
 
@@ -75,7 +64,7 @@ pub(crate) fn parse_rtcp(pkt: &[u8]) -> Result<u32, SrtpError> {
     if b0 >> 6 != 2 {
         return Err(SrtpError::BadVersion);
     }
-    be_u32(pkt, 4).ok_or(SrtpError::TooShort)
+    u32_at(pkt, 4).ok_or(SrtpError::TooShort)
 }
 
 #[cfg(test)]

@@ -401,7 +401,7 @@ impl SrtpContext {
             Cipher::CmHmac(_) => body_end,
             Cipher::Gcm(_) => body_end + gcm::TAG_LEN,
         };
-        let word = header::be_u32(buf, word_at).ok_or(SrtpError::TooShort)?;
+        let word = crate::rtp::bytes::u32_at(buf, word_at).ok_or(SrtpError::TooShort)?;
         let index = u64::from(word & MAX_SRTCP_INDEX);
         match self.rtcp_rx.get(ssrc) {
             Some(w) => w.check(index)?,
