@@ -13,6 +13,7 @@
 //   CHROMIUM             browser binary (default: /usr/bin/chromium)
 //   E2E_HEADFUL=1        no --headless (needs a display)
 
+import * as nodeTest from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -559,4 +560,25 @@ export async function startEnv({ browser: wantBrowser = true } = {}) {
     throw err;
   }
   return env_;
+}
+
+/**
+ * The usual hooks of a test file's suite (call inside `describe`): one environment for all its tests, started before
+ * them and stopped after, with pages closed and the server emptied between tests — so each test starts from an empty
+ * server whatever the previous one did. `env` is set once the `before` hook ran.
+ */
+export function sharedEnv() {
+  const shared = { env: null };
+  nodeTest.before(async () => {
+    shared.env = await startEnv();
+  });
+  nodeTest.after(async () => {
+    if (shared.env) await shared.env.stop();
+  });
+  nodeTest.afterEach(async () => {
+    if (!shared.env) return;
+    await shared.env.closeAllPages();
+    await shared.env.waitIdle();
+  });
+  return shared;
 }

@@ -3,10 +3,10 @@
 // B must decode A's video in that codec and receive A's audio; when A goes away, B must be told and the
 // server must release everything A had.
 
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { poll, startEnv } from './harness.mjs';
+import { poll, sharedEnv } from './harness.mjs';
 
 const CODECS = [
   // `order`: who opens first. A-first exercises `joined.producers`, B-first the `newProducer` notifications.
@@ -45,21 +45,10 @@ function notificationsOf(p) {
 }
 
 describe('media through ferrosoup (Chromium ↔ Chromium)', () => {
+  const shared = sharedEnv();
   let env;
-
-  before(async () => {
-    env = await startEnv();
-  });
-
-  after(async () => {
-    if (env) await env.stop();
-  });
-
-  // Whatever happened, the next test starts from an empty server.
-  afterEach(async () => {
-    if (!env) return;
-    await env.closeAllPages();
-    await env.waitIdle();
+  before(() => {
+    env = shared.env;
   });
 
   for (const { codec, order } of CODECS) {

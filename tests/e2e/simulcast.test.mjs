@@ -8,16 +8,38 @@
 //     again when B wants them back.
 
 import { execFileSync } from 'node:child_process';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { poll, sleep, startEnv } from './harness.mjs';
+import { poll, sharedEnv, sleep } from './harness.mjs';
 
 const TOP_WIDTH = 960;
 const LIMIT_KBIT = 300;
 
 function tc(ns, ...args) {
   execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args]);
+}
+
+/**
+ * Limits what the server sends to page `b` to `kbit` kbit/s (htb on `lo`, a u32 filter on the server's media port
+ * and b's ICE port, as the server reports it; a short queue so the link drops rather than buffers for seconds).
+ * Returns b's receive transport id. `unlimit` lifts it.
+ */
+async function limitDownlink(env, b, kbit) {
+  const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
+  const [stats] = await request(b, 'getTransportStats', { transportId: recv });
+  const bPort = stats.iceSelectedTuple.remotePort;
+  tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
+  tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+  tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${kbit}kbit`, 'ceil', `${kbit}kbit`);
+  tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '50');
+  tc(env.ns, 'filter', 'add', 'dev', 'lo', 'protocol', 'ip', 'parent', '1:', 'prio', '1', 'u32',
+    'match', 'ip', 'sport', String(env.rtcPort), '0xffff', 'match', 'ip', 'dport', String(bPort), '0xffff', 'flowid', '1:20');
+  return recv;
+}
+
+function unlimit(env) {
+  tc(env.ns, 'qdisc', 'del', 'dev', 'lo', 'root');
 }
 
 async function ready(p) {
@@ -119,20 +141,10 @@ async function layersNeeded(a) {
 }
 
 describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
+  const shared = sharedEnv();
   let env;
-
-  before(async () => {
-    env = await startEnv();
-  });
-
-  after(async () => {
-    if (env) await env.stop();
-  });
-
-  afterEach(async () => {
-    if (!env) return;
-    await env.closeAllPages();
-    await env.waitIdle();
+  before(() => {
+    env = shared.env;
   });
 
   const variants = [
@@ -170,15 +182,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
       const { b, consumerId } = await setupCall(env, `${mode}-bw`, {}, mode);
       await waitWidth(b, TOP_WIDTH, 40000, 'top layer before the limit');
 
-      const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
-      const [stats] = await request(b, 'getTransportStats', { transportId: recv });
-      const bPort = stats.iceSelectedTuple.remotePort;
-      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
-      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
-      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${LIMIT_KBIT}kbit`, 'ceil', `${LIMIT_KBIT}kbit`);
-      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '50');
-      tc(env.ns, 'filter', 'add', 'dev', 'lo', 'protocol', 'ip', 'parent', '1:', 'prio', '1', 'u32',
-        'match', 'ip', 'sport', String(env.rtcPort), '0xffff', 'match', 'ip', 'dport', String(bPort), '0xffff', 'flowid', '1:20');
+      const recv = await limitDownlink(env, b, LIMIT_KBIT);
       let limited;
       try {
         const start = Date.now();
@@ -208,7 +212,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         }
         assert.ok(ok, `under the limit: below the top layer, decoding, sending what fits: ${JSON.stringify(limited)}`);
       } finally {
-        tc(env.ns, 'qdisc', 'del', 'dev', 'lo', 'root');
+        unlimit(env);
       }
       const recover = await waitWidth(b, TOP_WIDTH, 60000, 'top layer after the limit is lifted');
       const [consumerStats] = await request(b, 'getConsumerStats', { consumerId });
@@ -255,15 +259,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
     await env.withArtifacts('simulcast-screen', async () => {
       const { b } = await setupCall(env, 'sim-screen', { source: 'screen' });
       await waitWidth(b, TOP_WIDTH, 40000, 'top layer first');
-      const recv = (await b.page.evaluate(() => window.ferrosoup.transportIds())).recv;
-      const [stats] = await request(b, 'getTransportStats', { transportId: recv });
-      const bPort = stats.iceSelectedTuple.remotePort;
-      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', 'htb', 'default', '10');
-      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
-      tc(env.ns, 'class', 'add', 'dev', 'lo', 'parent', '1:', 'classid', '1:20', 'htb', 'rate', `${LIMIT_KBIT}kbit`, 'ceil', `${LIMIT_KBIT}kbit`);
-      tc(env.ns, 'qdisc', 'add', 'dev', 'lo', 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '50');
-      tc(env.ns, 'filter', 'add', 'dev', 'lo', 'protocol', 'ip', 'parent', '1:', 'prio', '1', 'u32',
-        'match', 'ip', 'sport', String(env.rtcPort), '0xffff', 'match', 'ip', 'dport', String(bPort), '0xffff', 'flowid', '1:20');
+      await limitDownlink(env, b, LIMIT_KBIT);
       try {
         await sleep(12000);
         const widths = [];
@@ -283,7 +279,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         assert.ok(fps > 1, `still moving: ${JSON.stringify(seen)}`);
         console.log(`# screen share under ${LIMIT_KBIT} kbit/s: ${JSON.stringify(seen)}`);
       } finally {
-        tc(env.ns, 'qdisc', 'del', 'dev', 'lo', 'root');
+        unlimit(env);
       }
     });
   });

@@ -7,52 +7,13 @@ mod raw;
 
 use std::time::Duration;
 
+use common::call::Call;
 use common::*;
 use ferrosoup_server::{Keepalive, Limits, RateLimit, Server, ServerConfig};
 use raw::RawOptions;
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A (publishing VP8) and B (receiving it), media flowing.
-struct Call {
-    a: Publisher,
-    b: Subscriber,
-    cv: Consumed,
-}
-
-impl Call {
-    async fn start(server: &Server, room: &str) -> Call {
-        let url = server.signaling_url();
-        let a = Publisher::start(&url, room, "alice", true, false, 30).await;
-        let b = Subscriber::start(&url, room, "bob").await;
-        let cv = b.consume(a.video_producer.as_deref().expect("video")).await;
-        b.resume(&cv.id).await;
-        b.rtc
-            .wait_packets(cv.ssrc, 10, Duration::from_secs(6))
-            .await;
-        Call { a, b, cv }
-    }
-
-    /// B still receives A's video without a gap, and both still get answers.
-    async fn continues(&self, what: &str) {
-        assert!(!self.a.sig.is_closed(), "{what}: A's connection was closed");
-        assert!(!self.b.sig.is_closed(), "{what}: B's connection was closed");
-        let n = self.b.rtc.received_count(self.cv.ssrc);
-        let all = self.b.rtc.wait_packets(self.cv.ssrc, n + 15, WAIT).await;
-        assert_contiguous(what, &all);
-        for sig in [&self.a.sig, &self.b.sig] {
-            sig.request(
-                "getRouterRtpCapabilities",
-                json!({}),
-                "routerRtpCapabilities",
-            )
-            .await;
-        }
-        self.b.pause(&self.cv.id).await;
-        self.b.resume(&self.cv.id).await;
-    }
-}
 
 fn config(f: impl FnOnce(&mut ServerConfig)) -> ServerConfig {
     let mut c = server_config(16 * 1024);
@@ -74,7 +35,7 @@ async fn request_flood_is_rate_limited_then_closed() {
             }
         }))
         .await;
-        let call = Call::start(&server, "flood").await;
+        let call = Call::start(&server.signaling_url(), "flood").await;
         let url = server.signaling_url();
 
         // A burst beyond the bucket: the first 30 are served, the rest refused with their ids, the connection stays.
@@ -143,7 +104,7 @@ async fn huge_nested_and_odd_messages() {
     bounded(async {
         let limit = 16 * 1024;
         let server = start(config(|_| {})).await;
-        let call = Call::start(&server, "odd").await;
+        let call = Call::start(&server.signaling_url(), "odd").await;
         let url = server.signaling_url();
         let m = SignalClient::connect(&url, "mallory").await;
         m.request(
@@ -234,7 +195,7 @@ async fn huge_nested_and_odd_messages() {
 async fn other_peers_objects_are_not_found() {
     bounded(async {
         let server = start(config(|_| {})).await;
-        let call = Call::start(&server, "own").await;
+        let call = Call::start(&server.signaling_url(), "own").await;
         let url = server.signaling_url();
         let m = Subscriber::start_unconnected(&url, "own", "mallory", false).await;
         let (a, b) = (&call.a, &call.b);
@@ -285,7 +246,7 @@ async fn room_and_per_peer_limits() {
             }
         }))
         .await;
-        let call = Call::start(&server, "limits").await;
+        let call = Call::start(&server.signaling_url(), "limits").await;
         let url = server.signaling_url();
 
         // The room holds A, B and one more.
@@ -356,7 +317,7 @@ async fn a_client_that_stops_reading_is_dropped() {
             c.limits.max_queued_messages = 256;
         }))
         .await;
-        let call = Call::start(&server, "slow").await;
+        let call = Call::start(&server.signaling_url(), "slow").await;
         let url = server.signaling_url();
 
         // A tiny receive buffer, a join, and then it never reads again.
@@ -452,7 +413,7 @@ async fn keepalive_drops_a_vanished_client_and_keeps_live_ones() {
             }
         }))
         .await;
-        let call = Call::start(&server, "keepalive").await;
+        let call = Call::start(&server.signaling_url(), "keepalive").await;
         let url = server.signaling_url();
 
         // A client that joins and then goes silent (never polled: no pongs) — a laptop gone from the network.
@@ -492,7 +453,7 @@ async fn keepalive_drops_a_vanished_client_and_keeps_live_ones() {
 async fn websocket_origin_allow_list() {
     bounded(async {
         let server = start(config(|_| {})).await;
-        let call = Call::start(&server, "origin").await;
+        let call = Call::start(&server.signaling_url(), "origin").await;
         let url = server.signaling_url();
         let own = server.url();
         let with = |origin: &str| RawOptions {
@@ -565,7 +526,7 @@ async fn websocket_origin_allow_list() {
 async fn connection_count_is_limited() {
     bounded(async {
         let server = start(config(|c| c.limits.max_connections = 4)).await;
-        let call = Call::start(&server, "crowd").await;
+        let call = Call::start(&server.signaling_url(), "crowd").await;
         let url = server.signaling_url();
         let mut idle = Vec::new();
         for _ in 0..2 {

@@ -8,6 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::call::Call;
 use common::*;
 use ferrosoup::rtp::{classify_packet, PacketClass};
 use ferrosoup::{DropCounters, WorkerDump};
@@ -127,13 +128,7 @@ async fn packet_abuse_is_dropped_and_counted() {
         let url = server.signaling_url();
         let media = server.media_addresses()[0];
 
-        let a = Publisher::start(&url, ROOM, "alice", true, true, 30).await;
-        let b = Subscriber::start(&url, ROOM, "bob").await;
-        let cv = b.consume(a.video_producer.as_deref().expect("video")).await;
-        b.resume(&cv.id).await;
-        b.rtc
-            .wait_packets(cv.ssrc, 10, Duration::from_secs(6))
-            .await;
+        let Call { a, b, cv } = Call::start_with(&url, ROOM, true).await;
 
         let status = server.status().await.expect("status");
         let start = dump(&server).await;
@@ -236,13 +231,7 @@ async fn forged_srtp_from_an_authenticated_address_is_counted() {
         let url = server.signaling_url();
         let media = server.media_addresses()[0];
 
-        let a = Publisher::start(&url, ROOM, "alice", true, false, 30).await;
-        let b = Subscriber::start(&url, ROOM, "bob").await;
-        let cv = b.consume(a.video_producer.as_deref().expect("video")).await;
-        b.resume(&cv.id).await;
-        b.rtc
-            .wait_packets(cv.ssrc, 10, Duration::from_secs(6))
-            .await;
+        let Call { a, b, cv } = Call::start_with(&url, ROOM, false).await;
 
         // Someone holding B's ICE credentials (B moving to a new address, or a leak) passes ICE from a new address:
         // it becomes one of B's transport's addresses, but without B's SRTP keys it can inject nothing.
