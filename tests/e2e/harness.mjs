@@ -435,7 +435,7 @@ export async function openPage(browser, url, label) {
  * Starts namespace + server + bridge (+ browser unless `browser: false`).
  * Returns helpers; call `stop()` in an `after` hook.
  */
-export async function startEnv({ browser: wantBrowser = true } = {}) {
+export async function startEnv({ browser: wantBrowser = true, serverArgs = ['--workers', '1'] } = {}) {
   const bin = serverBinary();
   if (!existsSync(bin)) {
     throw new Error(`server binary ${bin} not found (build it with \`cargo build --release\`, or set FERROSOUP_BIN)`);
@@ -451,7 +451,8 @@ export async function startEnv({ browser: wantBrowser = true } = {}) {
   const server = spawnInNetns(
     ns.name,
     bin,
-    ['--listen', `127.0.0.1:${port}`, '--rtc-ip', '127.0.0.1', '--rtc-port', String(rtcPort)],
+    // One worker unless a suite asks for more: the impairment rules match the one media port.
+    ['--listen', `127.0.0.1:${port}`, '--rtc-ip', '127.0.0.1', '--rtc-port', String(rtcPort), ...serverArgs],
     { env, label: 'server' },
   );
   const env_ = {
@@ -567,10 +568,10 @@ export async function startEnv({ browser: wantBrowser = true } = {}) {
  * them and stopped after, with pages closed and the server emptied between tests — so each test starts from an empty
  * server whatever the previous one did. `env` is set once the `before` hook ran.
  */
-export function sharedEnv() {
+export function sharedEnv(options = {}) {
   const shared = { env: null };
   nodeTest.before(async () => {
-    shared.env = await startEnv();
+    shared.env = await startEnv(options);
   });
   nodeTest.after(async () => {
     if (shared.env) await shared.env.stop();

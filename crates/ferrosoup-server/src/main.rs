@@ -31,6 +31,16 @@ struct Args {
     #[arg(long, env = "FERROSOUP_ANNOUNCED_ADDRESS")]
     announced_address: Option<String>,
 
+    /// Media workers (one task each, so up to a core each); worker i uses UDP port rtc-port + i. Default: one per
+    /// core.
+    #[arg(long, env = "FERROSOUP_WORKERS")]
+    workers: Option<usize>,
+
+    /// A room's peers on one worker before the room spreads to another worker (its producers are then piped
+    /// between the workers).
+    #[arg(long, env = "FERROSOUP_PEERS_PER_WORKER", default_value_t = ServerConfig::default().peers_per_worker)]
+    peers_per_worker: usize,
+
     /// Largest signaling message in bytes.
     #[arg(long, env = "FERROSOUP_MAX_MESSAGE_SIZE", default_value_t = 256 * 1024)]
     max_message_size: usize,
@@ -127,6 +137,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             announced_address: args.announced_address,
             port: args.rtc_port,
         }],
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .clamp(1, 64),
+        peers_per_worker: args.peers_per_worker,
         max_message_size: args.max_message_size,
         limits: Limits {
             max_connections: args.max_connections,

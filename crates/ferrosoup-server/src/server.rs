@@ -18,8 +18,14 @@ use crate::signaling::{Keepalive, Limits, RateLimit, Rooms};
 pub struct ServerConfig {
     /// HTTP and WebSocket address. Loopback by default: serving a LAN is a decision, not an accident.
     pub listen: SocketAddr,
-    /// Where media is received (one UDP port shared by all transports).
+    /// Where media is received (one UDP port shared by all transports of a worker). Worker `i` binds each port
+    /// `+ i` (port 0: any free port).
     pub rtc_listen: Vec<ListenInfo>,
+    /// Media workers, each one task (so up to one core) with its own ports. A room spreads over several once it is
+    /// large (`peers_per_worker`); separate rooms are spread too.
+    pub workers: usize,
+    /// A room's peers on one worker before the room takes in another worker (see `signaling::placement`).
+    pub peers_per_worker: usize,
     /// Longest signaling message answered normally; longer ones get `too_large`.
     pub max_message_size: usize,
     /// Codecs every room offers.
@@ -42,6 +48,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             rtc_listen: WorkerSettings::default().listen_infos,
+            workers: 1,
+            peers_per_worker: 10,
             max_message_size: 256 * 1024,
             media_codecs: ferrosoup::supported_rtp_capabilities::default_media_codecs(),
             limits: Limits::default(),
@@ -89,7 +97,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub async fn status(&self) -> Result<Status, ferrosoup::Error> {
         let totals = self.rooms.totals().await;
-        let dump = self.rooms.worker().dump().await?;
+        let dump = self.rooms.dump().await?;
         Ok(Status {
             rooms: totals.rooms,
             peers: totals.peers,
@@ -102,7 +110,7 @@ impl Shared {
     /// What `/status` shows: the counts, and the media datagrams dropped by reason.
     pub async fn status_page(&self) -> Result<serde_json::Value, ferrosoup::Error> {
         let status = self.status().await?;
-        let dropped = self.rooms.worker().dump().await?.dropped;
+        let dropped = self.rooms.dump().await?.dropped;
         let mut page = serde_json::to_value(status).unwrap_or_default();
         if let Some(object) = page.as_object_mut() {
             object.insert(
@@ -136,13 +144,33 @@ impl Server {
             addr: config.listen,
             source,
         })?;
-        let worker = Worker::new(WorkerSettings {
-            listen_infos: config.rtc_listen.clone(),
-        })
-        .await?;
-        let media_addresses = worker.local_addresses().to_vec();
+        let mut workers = Vec::with_capacity(config.workers.max(1));
+        for index in 0..config.workers.max(1) {
+            let listen_infos = config
+                .rtc_listen
+                .iter()
+                .map(|l| {
+                    let mut l = l.clone();
+                    if l.port != 0 {
+                        l.port = l.port.checked_add(index as u16).ok_or_else(|| {
+                            ferrosoup::Error::InvalidState(format!(
+                                "no UDP port {} + {index} for worker {index}",
+                                l.port
+                            ))
+                        })?;
+                    }
+                    Ok(l)
+                })
+                .collect::<Result<Vec<_>, ferrosoup::Error>>()?;
+            workers.push(Worker::new(WorkerSettings { listen_infos }).await?);
+        }
+        let media_addresses = workers
+            .iter()
+            .flat_map(|w| w.local_addresses().iter().copied())
+            .collect();
         let rooms = Arc::new(Rooms::new(
-            worker,
+            workers,
+            config.peers_per_worker,
             config.media_codecs.clone(),
             config.limits.clone(),
         ));
@@ -209,10 +237,10 @@ impl Server {
         self.shared.status().await
     }
 
-    /// The media worker's object counts, client addresses and the datagrams it dropped by reason (garbage, forged
-    /// STUN, unknown senders, SRTP failures, …).
+    /// The media workers' object counts, client addresses and the datagrams they dropped by reason (garbage, forged
+    /// STUN, unknown senders, SRTP failures, …), summed.
     pub async fn worker_dump(&self) -> Result<ferrosoup::WorkerDump, ferrosoup::Error> {
-        self.shared.rooms.worker().dump().await
+        self.shared.rooms.dump().await
     }
 
     /// Room and peer events from now on (see [`crate::ServerEvent`]).
@@ -239,10 +267,13 @@ impl Server {
                 tracing::warn!("HTTP server did not stop in time");
             }
         }
-        let worker = self.shared.rooms.worker();
-        worker.close();
+        let workers = self.shared.rooms.workers();
+        for worker in workers {
+            worker.close();
+        }
         // Return only once the media ports are free: a restart on the same ports must not race the old sockets.
-        if tokio::time::timeout(std::time::Duration::from_secs(2), worker.closed())
+        let all_closed = futures_util::future::join_all(workers.iter().map(|w| w.closed()));
+        if tokio::time::timeout(std::time::Duration::from_secs(2), all_closed)
             .await
             .is_err()
         {
@@ -256,6 +287,8 @@ impl Drop for Server {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.shared.rooms.worker().close();
+        for worker in self.shared.rooms.workers() {
+            worker.close();
+        }
     }
 }

@@ -100,6 +100,7 @@ fn delta(after: &DropCounters, before: &DropCounters) -> DropCounters {
         rtp_malformed: after.rtp_malformed - before.rtp_malformed,
         rtp_unknown_ssrc: after.rtp_unknown_ssrc - before.rtp_unknown_ssrc,
         rtcp_malformed: after.rtcp_malformed - before.rtcp_malformed,
+        pipe_full: after.pipe_full - before.pipe_full,
     }
 }
 

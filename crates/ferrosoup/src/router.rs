@@ -6,7 +6,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use crate::consumer::{ConsumerLayers, ConsumerScore};
+use crate::engine::{PipeEnd, PipeInbox};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+use crate::producer::Producer;
 use crate::producer::ProducerScore;
 use crate::rtp_parameters::{RtpCapabilities, RtpCodecCapability};
 use crate::transport::{DtlsState, IceState, WebRtcTransport};
@@ -67,6 +69,8 @@ struct RouterInner {
     id: RouterId,
     capabilities: RtpCapabilities,
     channel: Channel,
+    /// The worker's pipe queue, for producers piped into this router.
+    pipe: PipeInbox,
 }
 
 impl Drop for RouterInner {
@@ -83,12 +87,18 @@ pub struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(id: RouterId, capabilities: RtpCapabilities, channel: Channel) -> Self {
+    pub(crate) fn new(
+        id: RouterId,
+        capabilities: RtpCapabilities,
+        channel: Channel,
+        pipe: PipeInbox,
+    ) -> Self {
         Router {
             inner: Arc::new(RouterInner {
                 id,
                 capabilities,
                 channel,
+                pipe,
             }),
         }
     }
@@ -135,6 +145,63 @@ impl Router {
                 reply,
             })
             .await
+    }
+
+    /// Makes the producer `producer_id` of this router consumable in `target`, a router of another worker
+    /// (mediasoup's `pipeToRouter`): returns the pipe producer in `target`, which has the same id. Its consumers get
+    /// the producer's packets through an in-memory queue between the two workers; pause, resume and close follow
+    /// the original, and key frame requests and the layers its consumers need go back to it. Dropping the returned
+    /// handle closes the pipe producer (its consumers close as for any producer).
+    pub async fn pipe_to_router(
+        &self,
+        producer_id: ProducerId,
+        target: &Router,
+    ) -> Result<Producer, Error> {
+        if self.inner.pipe.same_worker(&target.inner.pipe) {
+            return Err(Error::InvalidState(
+                "pipe_to_router needs routers of two different workers".into(),
+            ));
+        }
+        let router_id = self.inner.id;
+        let source = self
+            .inner
+            .channel
+            .request(|reply| Command::DescribePipeSource {
+                router_id,
+                producer_id,
+                reply,
+            })
+            .await?;
+        let end = PipeEnd {
+            inbox: self.inner.pipe.clone(),
+            producer: source.key,
+        };
+        let target_id = target.inner.id;
+        let (info, key) = target
+            .inner
+            .channel
+            .request(|reply| Command::CreatePipeProducer {
+                router_id: target_id,
+                source,
+                end,
+                reply,
+            })
+            .await?;
+        // From here on, an error drops this handle, which closes the pipe producer again.
+        let producer = Producer::new(info, target.inner.channel.clone());
+        let sink = PipeEnd {
+            inbox: target.inner.pipe.clone(),
+            producer: key,
+        };
+        self.inner
+            .channel
+            .request(|reply| Command::AddPipeSink {
+                producer_id,
+                sink,
+                reply,
+            })
+            .await?;
+        Ok(producer)
     }
 
     /// Closes the router and everything in it now.

@@ -3,6 +3,7 @@
 pub mod connection;
 mod media_events;
 pub mod peer;
+pub mod placement;
 pub mod protocol;
 pub mod rate;
 pub mod room;

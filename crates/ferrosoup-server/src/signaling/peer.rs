@@ -51,6 +51,8 @@ pub struct Peer {
     pub ice_disconnected: HashSet<TransportId>,
     /// What this peer may do (its token's role, or everything but moderation without auth).
     pub grant: Grant,
+    /// The worker (index into `Room::routers`) its transports are in; set when it joins.
+    pub router: usize,
 }
 
 impl Peer {
@@ -71,6 +73,7 @@ impl Peer {
             consumers: HashMap::new(),
             ice_disconnected: HashSet::new(),
             grant,
+            router: 0,
         }
     }
 }

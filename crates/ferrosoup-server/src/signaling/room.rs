@@ -1,5 +1,5 @@
-//! Rooms: a router and the peers in it, and the registry that creates rooms on first join and closes them when the
-//! last peer leaves.
+//! Rooms: a router per worker and the peers in it, and the registry that creates rooms on first join and closes them
+//! when the last peer leaves. Which worker a peer's media goes to: `placement`.
 //!
 //! Concurrency: the registry is a `tokio::sync::Mutex` (creating a room awaits the worker); a room's state is a
 //! `std::sync::Mutex` that is never held across an `.await`. When both are needed the registry is locked first.
@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use ferrosoup::{IceState, Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker};
+use ferrosoup::{
+    IceState, Producer, ProducerId, Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker,
+};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -52,6 +54,9 @@ impl Default for Limits {
 
 pub struct RoomState {
     pub peers: HashMap<String, Peer>,
+    /// Producers piped into a router of the room other than their owner's: (producer, worker index) → the pipe
+    /// producer there. Dropping an entry closes the pipe producer.
+    pub pipes: HashMap<(ProducerId, usize), Producer>,
 }
 
 impl RoomState {
@@ -65,8 +70,11 @@ impl RoomState {
 
 pub struct Room {
     pub id: String,
-    pub router: Router,
+    /// One router per worker (index = worker index); a peer's transports are in router `Peer::router`.
+    pub routers: Vec<Router>,
     state: Mutex<RoomState>,
+    /// Serialises pipe creation, so that two consumers of the same producer do not pipe it twice.
+    pipe_lock: tokio::sync::Mutex<()>,
 }
 
 impl Room {
@@ -74,6 +82,40 @@ impl Room {
     /// because no code path panics halfway through an update.
     pub fn lock(&self) -> MutexGuard<'_, RoomState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes `producer_id` (of a peer on worker `home`) consumable in the router on worker `to`, piping it there the
+    /// first time.
+    pub async fn ensure_piped(
+        &self,
+        producer_id: ProducerId,
+        home: usize,
+        to: usize,
+    ) -> Result<(), ferrosoup::Error> {
+        if home == to {
+            return Ok(());
+        }
+        let _serial = self.pipe_lock.lock().await;
+        if self.lock().pipes.contains_key(&(producer_id, to)) {
+            return Ok(());
+        }
+        let (Some(source), Some(target)) = (self.routers.get(home), self.routers.get(to)) else {
+            return Err(ferrosoup::Error::InvalidState("no such worker".into()));
+        };
+        let pipe = source.pipe_to_router(producer_id, target).await?;
+        self.lock().pipes.insert((producer_id, to), pipe);
+        Ok(())
+    }
+
+    /// Forgets the pipes of a closed producer (the workers have closed the pipe producers already).
+    pub fn forget_pipes(state: &mut RoomState, producer_id: ProducerId) {
+        state.pipes.retain(|(id, _), _| *id != producer_id);
+    }
+
+    fn close(&self) {
+        for router in &self.routers {
+            router.close();
+        }
     }
 
     fn on_router_event(&self, event: RouterEvent) {
@@ -160,7 +202,11 @@ pub struct RoomTotals {
 }
 
 pub struct Rooms {
-    worker: Worker,
+    workers: Vec<Worker>,
+    /// Peers of a room on one worker before the room spreads to another (`placement`).
+    spill: usize,
+    /// Peers on each worker, all rooms together.
+    load: Mutex<Vec<usize>>,
     media_codecs: Vec<RtpCodecCapability>,
     limits: Limits,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
@@ -168,9 +214,17 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    pub fn new(worker: Worker, media_codecs: Vec<RtpCodecCapability>, limits: Limits) -> Self {
+    /// `workers` must not be empty.
+    pub fn new(
+        workers: Vec<Worker>,
+        spill: usize,
+        media_codecs: Vec<RtpCodecCapability>,
+        limits: Limits,
+    ) -> Self {
         Rooms {
-            worker,
+            load: Mutex::new(vec![0; workers.len()]),
+            workers,
+            spill: spill.max(1),
             media_codecs,
             limits,
             rooms: tokio::sync::Mutex::new(HashMap::new()),
@@ -189,8 +243,21 @@ impl Rooms {
         let _ = self.events.send(event);
     }
 
-    pub fn worker(&self) -> &Worker {
-        &self.worker
+    pub fn workers(&self) -> &[Worker] {
+        &self.workers
+    }
+
+    /// Sums the workers' object counts.
+    pub async fn dump(&self) -> Result<ferrosoup::WorkerDump, ferrosoup::Error> {
+        let mut total = ferrosoup::WorkerDump::default();
+        for worker in &self.workers {
+            total += worker.dump().await?;
+        }
+        Ok(total)
+    }
+
+    fn load(&self) -> MutexGuard<'_, Vec<usize>> {
+        self.load.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn limits(&self) -> &Limits {
@@ -203,7 +270,7 @@ impl Rooms {
 
     /// Adds `peer` to the room `room_id`, creating the room if needed. Returns the room and whether `peer` was
     /// accepted; on success the others have been told.
-    pub async fn join(&self, room_id: &str, peer: Peer) -> Result<Arc<Room>, RequestError> {
+    pub async fn join(&self, room_id: &str, mut peer: Peer) -> Result<Arc<Room>, RequestError> {
         let mut rooms = self.rooms.lock().await;
         let room = match rooms.get(room_id) {
             Some(room) => room.clone(),
@@ -229,6 +296,19 @@ impl Rooms {
         if state.peers.len() >= self.limits.max_peers_per_room {
             return Err(RequestError::new(ErrorCode::Limit, "the room is full"));
         }
+        let mut room_counts = vec![0; self.workers.len()];
+        for p in state.peers.values() {
+            if let Some(n) = room_counts.get_mut(p.router) {
+                *n += 1;
+            }
+        }
+        {
+            let mut load = self.load();
+            peer.router = super::placement::place(&room_counts, &load, self.spill);
+            if let Some(n) = load.get_mut(peer.router) {
+                *n += 1;
+            }
+        }
         state.broadcast(
             &peer.id,
             &protocol::notification(
@@ -248,20 +328,28 @@ impl Rooms {
     }
 
     async fn create_room(&self, room_id: &str) -> Result<Arc<Room>, RequestError> {
+        // All routers of the room report to the one event task.
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let router = self
-            .worker
-            .create_router(RouterOptions {
-                media_codecs: self.media_codecs.clone(),
-                events: Some(tx),
-            })
-            .await?;
+        let mut routers = Vec::with_capacity(self.workers.len());
+        for worker in &self.workers {
+            routers.push(
+                worker
+                    .create_router(RouterOptions {
+                        media_codecs: self.media_codecs.clone(),
+                        events: Some(tx.clone()),
+                    })
+                    .await?,
+            );
+        }
+        drop(tx);
         let room = Arc::new(Room {
             id: room_id.to_string(),
-            router,
+            routers,
             state: Mutex::new(RoomState {
                 peers: HashMap::new(),
+                pipes: HashMap::new(),
             }),
+            pipe_lock: tokio::sync::Mutex::new(()),
         });
         // The event task holds the room weakly, so a closed room is not kept alive by its own events.
         let weak: Weak<Room> = Arc::downgrade(&room);
@@ -283,7 +371,11 @@ impl Rooms {
         let mut rooms = self.rooms.lock().await;
         let mut state = room.lock();
         let peer = state.peers.remove(peer_id)?;
+        if let Some(n) = self.load().get_mut(peer.router) {
+            *n = n.saturating_sub(1);
+        }
         for (producer_id, _) in peer.producers.iter() {
+            Room::forget_pipes(&mut state, *producer_id);
             state.broadcast(
                 peer_id,
                 &protocol::notification(
@@ -300,7 +392,8 @@ impl Rooms {
             drop(state);
             if rooms.get(&room.id).is_some_and(|r| Arc::ptr_eq(r, room)) {
                 rooms.remove(&room.id);
-                room.router.close();
+                room.lock().pipes.clear();
+                room.close();
                 tracing::info!(room = %room.id, "room closed");
             }
         }
@@ -320,6 +413,15 @@ impl Rooms {
         let rooms: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
         for room in rooms {
             let peers: Vec<Peer> = room.lock().peers.drain().map(|(_, p)| p).collect();
+            room.lock().pipes.clear();
+            {
+                let mut load = self.load();
+                for peer in &peers {
+                    if let Some(n) = load.get_mut(peer.router) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
             for peer in &peers {
                 peer.notifier.kick.notify_one();
             }
@@ -330,7 +432,7 @@ impl Rooms {
                 });
             }
             drop(peers);
-            room.router.close();
+            room.close();
             self.emit(ServerEvent::RoomClosed {
                 room_id: room.id.clone(),
             });

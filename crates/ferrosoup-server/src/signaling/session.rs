@@ -106,6 +106,7 @@ impl Session {
                     .and_then(|peer| peer.producers.remove(&id))
                     .ok_or_else(|| not_found("producer", &p.producer_id))?;
                 entry.producer.close();
+                Room::forget_pipes(&mut state, id);
                 state.broadcast(
                     &peer_id,
                     &protocol::notification(
@@ -247,7 +248,14 @@ impl Session {
         {
             return Err(limit("transports", max));
         }
-        let transport = room.router.create_webrtc_transport().await?;
+        let router = room
+            .lock()
+            .peers
+            .get(&peer_id)
+            .and_then(|p| room.routers.get(p.router))
+            .cloned()
+            .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
+        let transport = router.create_webrtc_transport().await?;
         let info = serde_json::to_value(transport.info()).unwrap_or(Value::Null);
         let mut state = room.lock();
         let peer = state
@@ -359,7 +367,7 @@ impl Session {
         let (room, peer_id) = self.member()?;
         let transport_id: TransportId = parse_id("transport", &c.transport_id)?;
         let producer_id: ProducerId = parse_id("producer", &c.producer_id)?;
-        let (transport, rtp_capabilities, app_data) = {
+        let (transport, rtp_capabilities, app_data, home, here) = {
             let state = room.lock();
             let peer = state
                 .peers
@@ -388,14 +396,16 @@ impl Session {
                         "rtpCapabilities missing (give them here or at join)",
                     )
                 })?;
-            let app_data: Map<String, Value> = state
+            let (app_data, home): (Map<String, Value>, usize) = state
                 .peers
                 .values()
-                .find_map(|p| p.producers.get(&producer_id))
-                .map(|e| e.app_data.clone())
+                .find_map(|p| p.producers.get(&producer_id).map(|e| (e, p.router)))
+                .map(|(e, home)| (e.app_data.clone(), home))
                 .ok_or_else(|| not_found("producer", &c.producer_id))?;
-            (transport.clone(), caps, app_data)
+            (transport.clone(), caps, app_data, home, peer.router)
         };
+        // A producer of a peer on another worker is piped here first.
+        room.ensure_piped(producer_id, home, here).await?;
         let consumer = transport
             .consume(ConsumerOptions {
                 producer_id,
@@ -537,6 +547,7 @@ impl Session {
             .and_then(|p| p.producers.remove(&id))
             .ok_or_else(|| not_found("producer", producer_id))?;
         entry.producer.close();
+        Room::forget_pipes(&mut state, id);
         tracing::info!(room = %room.id, by = %peer_id, %owner, producer = %id, "producer closed by a moderator");
         state.broadcast(
             &peer_id,

@@ -199,6 +199,30 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
                 .ok_or_else(|| Error::not_found("transport", id));
             let _ = reply.send(result);
         }
+        Command::DescribePipeSource {
+            router_id,
+            producer_id,
+            reply,
+        } => {
+            let _ = reply.send(super::pipe::describe_source(engine, router_id, producer_id));
+        }
+        Command::CreatePipeProducer {
+            router_id,
+            source,
+            end,
+            reply,
+        } => {
+            let _ = reply.send(super::pipe::create_pipe_producer(
+                engine, router_id, source, end,
+            ));
+        }
+        Command::AddPipeSink {
+            producer_id,
+            sink,
+            reply,
+        } => {
+            let _ = reply.send(super::pipe::add_sink(engine, now, producer_id, sink));
+        }
         Command::Dump { reply } => {
             let _ = reply.send(engine.dump());
         }
@@ -479,11 +503,24 @@ fn set_producer_paused(
         .producer_ids
         .get(&id)
         .ok_or_else(|| Error::not_found("producer", id))?;
-    let p = &mut engine.producers[key];
+    set_producer_paused_key(engine, now, key, paused);
+    Ok(())
+}
+
+pub(super) fn set_producer_paused_key(
+    engine: &mut Engine,
+    now: Instant,
+    key: ProducerKey,
+    paused: bool,
+) {
+    let Some(p) = engine.producers.get_mut(key) else {
+        return;
+    };
     if p.paused == paused {
-        return Ok(());
+        return;
     }
     p.paused = paused;
+    super::pipe::send_paused(&p.pipe_sinks, paused);
     for ckey in p.consumers.clone() {
         if let Some(c) = engine.consumers.get_mut(ckey) {
             c.set_producer_paused(paused);
@@ -492,7 +529,6 @@ fn set_producer_paused(
     if !paused && engine.producers[key].kind == MediaKind::Video {
         super::rtcp::request_key_frame(engine, now, key, None);
     }
-    Ok(())
 }
 
 fn set_consumer_paused(
@@ -529,6 +565,12 @@ pub(super) fn close_router(engine: &mut Engine, now: Instant, id: RouterId) {
     };
     for key in router.transports.clone() {
         close_transport(engine, now, key);
+    }
+    // What is left are pipe producers, which belong to no transport.
+    if let Some(router) = engine.routers.get(&id) {
+        for key in router.producers.values().copied().collect::<Vec<_>>() {
+            close_producer(engine, key);
+        }
     }
     engine.routers.remove(&id);
 }
@@ -580,6 +622,10 @@ pub(super) fn close_producer(engine: &mut Engine, key: ProducerKey) {
         }
     }
     engine.producer_ids.remove(&p.id);
+    super::pipe::send_source_closed(&p.pipe_sinks);
+    if let Some(source) = &p.pipe_source {
+        super::pipe::send_sink_closed(source, key);
+    }
     if let Some(t) = engine.transports.get_mut(p.transport) {
         // SRTP keeps per-SSRC state in a bounded table: forget this producer's streams.
         if let Some(srtp) = t.srtp_in.as_mut() {

@@ -38,6 +38,43 @@ pub struct DropCounters {
     pub rtp_unknown_ssrc: u64,
     /// Authenticated RTCP whose compound lengths do not add up (the rest of the compound packet is dropped).
     pub rtcp_malformed: u64,
+    /// Packets of a piped producer not handed to another worker because its pipe queue was full.
+    pub pipe_full: u64,
+}
+
+impl std::ops::AddAssign for DropCounters {
+    fn add_assign(&mut self, other: DropCounters) {
+        let DropCounters {
+            unclassified,
+            stun_malformed,
+            stun_unknown_ufrag,
+            stun_rejected,
+            unknown_sender,
+            dtls_error,
+            srtp_not_ready,
+            srtp_auth_failed,
+            srtp_replayed,
+            srtp_malformed,
+            rtp_malformed,
+            rtp_unknown_ssrc,
+            rtcp_malformed,
+            pipe_full,
+        } = other;
+        self.unclassified += unclassified;
+        self.stun_malformed += stun_malformed;
+        self.stun_unknown_ufrag += stun_unknown_ufrag;
+        self.stun_rejected += stun_rejected;
+        self.unknown_sender += unknown_sender;
+        self.dtls_error += dtls_error;
+        self.srtp_not_ready += srtp_not_ready;
+        self.srtp_auth_failed += srtp_auth_failed;
+        self.srtp_replayed += srtp_replayed;
+        self.srtp_malformed += srtp_malformed;
+        self.rtp_malformed += rtp_malformed;
+        self.rtp_unknown_ssrc += rtp_unknown_ssrc;
+        self.rtcp_malformed += rtcp_malformed;
+        self.pipe_full += pipe_full;
+    }
 }
 
 impl DropCounters {
@@ -66,6 +103,7 @@ impl DropCounters {
             rtp_malformed,
             rtp_unknown_ssrc,
             rtcp_malformed,
+            pipe_full,
         } = *self;
         unclassified
             + stun_malformed
@@ -78,6 +116,7 @@ impl DropCounters {
             + srtp_replayed
             + srtp_malformed
             + rtp_malformed
+            + pipe_full
             + rtp_unknown_ssrc
             + rtcp_malformed
     }

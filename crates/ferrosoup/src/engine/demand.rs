@@ -42,7 +42,7 @@ impl Default for Demand {
 }
 
 pub(super) fn update(engine: &mut Engine, now: Instant) {
-    for p in engine.producers.values_mut() {
+    for (key, p) in engine.producers.iter_mut() {
         if p.kind != MediaKind::Video {
             continue;
         }
@@ -51,6 +51,10 @@ pub(super) fn update(engine: &mut Engine, now: Instant) {
             if let Some(s) = c.needed_spatial.filter(|_| c.is_active()) {
                 needed = Some(needed.map_or(s, |n: u8| n.max(s)));
             }
+        }
+        // Consumers in other workers count as well (`None` < `Some`, so `max` keeps the larger need).
+        for sink in &p.pipe_sinks {
+            needed = needed.max(sink.needed);
         }
         let demand = &mut p.demand;
         let report = match demand.reported {
@@ -74,6 +78,13 @@ pub(super) fn update(engine: &mut Engine, now: Instant) {
         }
         demand.reported = needed;
         demand.pending_lower = None;
+        if let Some(source) = &p.pipe_source {
+            // The sending application hears about its producer from the source's worker, which adds this need.
+            if !super::pipe::send_demand(source, key, needed) {
+                demand.reported = Some(u8::MAX);
+            }
+            continue;
+        }
         if let Some(router) = engine.routers.get(&p.router) {
             router.emit(RouterEvent::ProducerLayersNeeded {
                 producer_id: p.id,

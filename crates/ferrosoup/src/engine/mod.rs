@@ -22,6 +22,7 @@ mod layers;
 mod meter;
 mod outbox;
 mod packet;
+mod pipe;
 mod producer;
 mod retransmit;
 mod rtcp;
@@ -31,6 +32,7 @@ mod transport;
 
 pub use counters::DropCounters;
 pub(crate) use outbox::Datagram;
+pub(crate) use pipe::{PipeEnd, PipeInbox, PipeMessage, PipeSource, PIPE_QUEUE};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

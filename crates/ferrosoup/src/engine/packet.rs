@@ -179,9 +179,21 @@ impl Engine {
         } else {
             len
         };
-        let Some(plain) = buf.get_mut(..len) else {
-            return;
-        };
+        if let Some(plain) = buf.get_mut(..len) {
+            self.forward_rtp(now, pkey, stream, plain);
+        }
+    }
+
+    /// Turns a producer stream's packet (decrypted, RTX restored) into the router's form and sends it to the
+    /// producer's consumers and pipes.
+    pub(super) fn forward_rtp(
+        &mut self,
+        now: Instant,
+        pkey: super::ProducerKey,
+        stream: usize,
+        plain: &mut [u8],
+    ) {
+        let len = plain.len();
         let Ok(mut packet) = RtpPacket::parse(plain) else {
             self.dropped.rtp_malformed += 1;
             return;
@@ -226,6 +238,10 @@ impl Engine {
         }
 
         let p = &self.producers[pkey];
+        if !p.pipe_sinks.is_empty() {
+            self.dropped.pipe_full +=
+                super::pipe::send_rtp(&p.pipe_sinks, packet.as_bytes()) as u64;
+        }
         // Streams of this producer whose key frame a forwarding consumer waits for (to switch to it), one bit each.
         let mut key_frames_wanted: u64 = 0;
         for &ckey in &p.consumers {

@@ -98,6 +98,10 @@ pub(crate) struct ProducerState {
     pub nack: bool,
     /// Sender RTX payload type → the payload type it repairs (0xFF: not RTX).
     pub rtx_apt: [u8; 128],
+    /// Pipe producers in other workers fed by this one (see `pipe`).
+    pub pipe_sinks: Vec<super::pipe::PipeSink>,
+    /// For a pipe producer: the source producer in another worker. Such a producer has no transport.
+    pub pipe_source: Option<super::pipe::PipeEnd>,
 }
 
 impl ProducerState {
@@ -234,6 +238,8 @@ impl ProducerState {
             fir_seq: 0,
             nack,
             rtx_apt,
+            pipe_sinks: Vec::new(),
+            pipe_source: None,
         })
     }
 

@@ -27,6 +27,22 @@ pub(super) fn request_key_frame(
     let Some(p) = engine.producers.get_mut(pkey) else {
         return;
     };
+    if let Some(source) = &p.pipe_source {
+        // A pipe producer asks its source, throttled here as well so a busy room does not flood the pipe.
+        for (index, s) in p.streams.iter_mut().enumerate() {
+            if stream.is_some_and(|wanted| wanted != index)
+                || s.last_key_frame_request
+                    .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
+            {
+                continue;
+            }
+            if super::pipe::send_key_frame_request(source, Some(index)) {
+                s.last_key_frame_request = Some(now);
+                s.pli_count += 1;
+            }
+        }
+        return;
+    }
     let Some(t) = engine.transports.get_mut(p.transport) else {
         return;
     };

@@ -5,6 +5,7 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::engine::{PipeEnd, PipeSource, ProducerKey};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
 use crate::router::RouterEvent;
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
@@ -105,6 +106,24 @@ pub(crate) enum Command {
     },
     Dump {
         reply: oneshot::Sender<WorkerDump>,
+    },
+    /// `Router::pipe_to_router`, in three steps: describe the source producer, mirror it in the target worker, then
+    /// start feeding the mirror.
+    DescribePipeSource {
+        router_id: RouterId,
+        producer_id: ProducerId,
+        reply: Reply<PipeSource>,
+    },
+    CreatePipeProducer {
+        router_id: RouterId,
+        source: PipeSource,
+        end: PipeEnd,
+        reply: Reply<(ProducerInfo, ProducerKey)>,
+    },
+    AddPipeSink {
+        producer_id: ProducerId,
+        sink: PipeEnd,
+        reply: Reply<()>,
     },
 }
 

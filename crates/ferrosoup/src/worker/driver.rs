@@ -10,7 +10,8 @@ use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, PipeMessage};
+use crate::worker::transmit::Transmitter;
 use crate::worker::Command;
 
 /// Datagrams read per wake-up before the queued output is flushed: bounds latency while letting bursts batch.
@@ -29,9 +30,11 @@ pub(crate) async fn run(
     mut engine: Engine,
     owned: Sockets,
     mut commands: mpsc::UnboundedReceiver<Command>,
+    mut pipe: mpsc::Receiver<PipeMessage>,
 ) {
     let sockets = &owned.udp;
     let mut buf = vec![0u8; RECV_BUFFER];
+    let mut transmitter = Transmitter::new();
     loop {
         let deadline = engine
             .poll_timeout()
@@ -42,6 +45,16 @@ pub(crate) async fn run(
                 Some(command) => guarded("command", || engine.handle_command(Instant::now(), command)),
                 None => break,
             },
+            Some(message) = pipe.recv() => {
+                let now = Instant::now();
+                guarded("pipe", || engine.handle_pipe(now, message));
+                for _ in 1..RECV_BATCH {
+                    match pipe.try_recv() {
+                        Ok(message) => guarded("pipe", || engine.handle_pipe(now, message)),
+                        Err(_) => break,
+                    }
+                }
+            }
             (index, len, from) = recv_any(sockets, &mut buf) => {
                 let now = Instant::now();
                 guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]));
@@ -57,10 +70,10 @@ pub(crate) async fn run(
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
-        flush(&mut engine, sockets).await;
+        transmitter.flush(&mut engine, sockets).await;
     }
     engine.close(Instant::now());
-    flush(&mut engine, sockets).await;
+    transmitter.flush(&mut engine, sockets).await;
 }
 
 /// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol
@@ -68,23 +81,6 @@ pub(crate) async fn run(
 fn guarded(what: &str, step: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).is_err() {
         tracing::error!("worker {what} step panicked; the worker goes on");
-    }
-}
-
-async fn flush(engine: &mut Engine, sockets: &[UdpSocket]) {
-    while let Some(datagram) = engine.poll_transmit() {
-        if let Some(socket) = sockets.get(datagram.socket) {
-            let sent = match socket.try_send_to(&datagram.data, datagram.to) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    socket.send_to(&datagram.data, datagram.to).await
-                }
-                other => other,
-            };
-            if let Err(e) = sent {
-                tracing::trace!("send to {} failed: {e}", datagram.to);
-            }
-        }
-        engine.recycle(datagram);
     }
 }
 

@@ -8,6 +8,7 @@
 mod command;
 mod driver;
 mod sockets;
+mod transmit;
 
 pub(crate) use command::{Channel, Command};
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, PipeInbox, PIPE_QUEUE};
 use crate::ids::RouterId;
 use crate::router::{Router, RouterOptions};
 use crate::transport::ListenInfo;
@@ -56,8 +57,22 @@ pub struct WorkerDump {
     pub dropped: crate::engine::DropCounters,
 }
 
+/// Totals over several workers.
+impl std::ops::AddAssign for WorkerDump {
+    fn add_assign(&mut self, other: WorkerDump) {
+        self.routers += other.routers;
+        self.transports += other.transports;
+        self.producers += other.producers;
+        self.consumers += other.consumers;
+        self.client_addresses += other.client_addresses;
+        self.dropped += other.dropped;
+    }
+}
+
 struct WorkerInner {
     channel: Channel,
+    /// Other workers' engines queue piped packets here (`Router::pipe_to_router`).
+    pipe: PipeInbox,
     local_addresses: Vec<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
     /// Closed once the worker's sockets are dropped.
@@ -86,15 +101,17 @@ impl Worker {
         let engine = Engine::new(bound.iter().map(|s| s.candidate.clone()).collect());
         let udp = bound.into_iter().map(|s| s.socket).collect::<Vec<_>>();
         let (tx, rx) = mpsc::unbounded_channel();
+        let (pipe_tx, pipe_rx) = mpsc::channel(PIPE_QUEUE);
         let (released_tx, released) = tokio::sync::watch::channel(());
         let sockets = driver::Sockets {
             udp,
             _released: released_tx,
         };
-        let task = tokio::spawn(driver::run(engine, sockets, rx));
+        let task = tokio::spawn(driver::run(engine, sockets, rx, pipe_rx));
         Ok(Worker {
             inner: Arc::new(WorkerInner {
                 channel: Channel(tx),
+                pipe: PipeInbox(pipe_tx),
                 local_addresses,
                 task,
                 released,
@@ -122,7 +139,12 @@ impl Worker {
                 reply,
             })
             .await?;
-        Ok(Router::new(id, capabilities, channel))
+        Ok(Router::new(
+            id,
+            capabilities,
+            channel,
+            self.inner.pipe.clone(),
+        ))
     }
 
     /// Object counts.

@@ -1,0 +1,126 @@
+//! Sending the engine's queued datagrams, many per system call.
+//!
+//! An SFU sends one packet per consumer for every packet it receives, each to a different address, so the cost of a
+//! fan-out is dominated by the kernel's per-call overhead. On Linux the queue goes out with `sendmmsg(2)`, up to
+//! [`BATCH`] datagrams per call; elsewhere (macOS and Windows, where Tauri apps also run) one `send_to` per datagram.
+//! UDP GSO is not used: it needs every segment of a call to go to the same address, which fan-out never gives.
+
+use tokio::net::UdpSocket;
+
+use crate::engine::{Datagram, Engine};
+
+/// Datagrams per `sendmmsg` call: one incoming packet's fan-out to a room of this size fits in one call.
+const BATCH: usize = 64;
+
+/// Reused between flushes so that sending allocates nothing.
+pub(crate) struct Transmitter {
+    batch: Vec<Datagram>,
+}
+
+impl Transmitter {
+    pub fn new() -> Transmitter {
+        Transmitter {
+            batch: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// Sends everything the engine has queued, in order, and gives the buffers back to the engine's pool. A datagram
+    /// that cannot be sent (no route, socket error) is dropped, as UDP would; a full socket buffer is waited out.
+    pub async fn flush(&mut self, engine: &mut Engine, sockets: &[UdpSocket]) {
+        let mut carry = engine.poll_transmit();
+        while let Some(first) = carry.take() {
+            let socket_index = first.socket;
+            self.batch.push(first);
+            while self.batch.len() < BATCH {
+                match engine.poll_transmit() {
+                    Some(next) if next.socket == socket_index => self.batch.push(next),
+                    other => {
+                        carry = other;
+                        break;
+                    }
+                }
+            }
+            if let Some(socket) = sockets.get(socket_index) {
+                self.send_batch(socket).await;
+            }
+            for datagram in self.batch.drain(..) {
+                engine.recycle(datagram);
+            }
+            if carry.is_none() {
+                carry = engine.poll_transmit();
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn send_batch(&mut self, socket: &UdpSocket) {
+        use std::os::fd::AsRawFd;
+        let fd = socket.as_raw_fd();
+        let mut done = 0;
+        while done < self.batch.len() {
+            let pending = &self.batch[done..];
+            match socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)) {
+                Ok(sent) => done += sent.max(1),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if socket.writable().await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // sendmmsg fails only when its first datagram fails: drop that one and go on with the rest.
+                    tracing::trace!("send to {} failed: {e}", pending[0].to);
+                    done += 1;
+                }
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    async fn send_batch(&mut self, socket: &UdpSocket) {
+        for datagram in &self.batch {
+            let sent = match socket.try_send_to(&datagram.data, datagram.to) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    socket.send_to(&datagram.data, datagram.to).await
+                }
+                other => other,
+            };
+            if let Err(e) = sent {
+                tracing::trace!("send to {} failed: {e}", datagram.to);
+            }
+        }
+    }
+}
+
+/// One `sendmmsg(2)` call for up to [`BATCH`] datagrams; returns how many the kernel took.
+#[cfg(target_os = "linux")]
+fn sendmmsg(fd: std::os::fd::RawFd, datagrams: &[Datagram]) -> std::io::Result<usize> {
+    use socket2::SockAddr;
+
+    let n = datagrams.len().min(BATCH);
+    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    // All on the stack, and only read by the kernel during the call.
+    let addrs: [SockAddr; BATCH] =
+        std::array::from_fn(|i| SockAddr::from(datagrams.get(i).map_or(unspecified, |d| d.to)));
+    let mut iov: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
+        iov_base: datagrams
+            .get(i)
+            .map_or(std::ptr::null_mut(), |d| d.data.as_ptr().cast_mut().cast()),
+        iov_len: datagrams.get(i).map_or(0, |d| d.data.len()),
+    });
+    // SAFETY: mmsghdr is a plain C struct for which all-zero is a valid (empty) value.
+    let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for (i, message) in messages.iter_mut().enumerate().take(n) {
+        message.msg_hdr.msg_name = addrs[i].as_ptr().cast_mut().cast();
+        message.msg_hdr.msg_namelen = addrs[i].len();
+        message.msg_hdr.msg_iov = &mut iov[i];
+        message.msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: the first `n` headers point at addresses and buffers that outlive the call; the kernel only reads them
+    // (and writes each header's msg_len).
+    let sent = unsafe { libc::sendmmsg(fd, messages.as_mut_ptr(), n as libc::c_uint, 0) };
+    if sent < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
