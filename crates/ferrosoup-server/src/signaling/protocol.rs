@@ -68,7 +68,7 @@ impl From<ferrosoup::Error> for RequestError {
         let code = match &e {
             E::NotFound { .. } => ErrorCode::NotFound,
             E::InvalidState(_) => ErrorCode::InvalidState,
-            E::Ortc(_) => ErrorCode::BadRequest,
+            E::Ortc(_) | E::InvalidArgument(_) => ErrorCode::BadRequest,
             E::CannotConsume(_) => ErrorCode::CannotConsume,
             _ => ErrorCode::Internal,
         };

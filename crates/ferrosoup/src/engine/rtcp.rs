@@ -30,7 +30,7 @@ pub(super) fn request_key_frame(
     let Some(t) = engine.transports.get_mut(p.transport) else {
         return;
     };
-    let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+    let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
         return;
     };
     for (index, s) in p.streams.iter_mut().enumerate() {
@@ -187,7 +187,7 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
         let Some(t) = engine.transports.get_mut(tkey) else {
             continue;
         };
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
 
@@ -243,7 +243,7 @@ pub(super) fn send_transport_feedback(engine: &mut Engine, now: Instant) -> bool
         if !t.twcc.has_pending() {
             continue;
         }
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
         let sender = t.rtcp_ssrc;
@@ -269,7 +269,7 @@ fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
         let Some(t) = engine.transports.get_mut(p.transport) else {
             continue;
         };
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
         for s in p.streams.iter_mut() {

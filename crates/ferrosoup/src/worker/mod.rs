@@ -10,6 +10,7 @@ mod driver;
 mod sockets;
 
 pub(crate) use command::{Channel, Command};
+pub(crate) use sockets::bind_plain;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
