@@ -165,6 +165,8 @@ pub struct Rooms {
     limits: Limits,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
     events: tokio::sync::broadcast::Sender<ServerEvent>,
+    /// Where plain transports listen (port 0: each its own free port).
+    plain_listen: Option<ferrosoup::ListenInfo>,
 }
 
 impl Rooms {
@@ -176,7 +178,28 @@ impl Rooms {
             rooms: tokio::sync::Mutex::new(HashMap::new()),
             // Slow subscribers lose old events (broadcast semantics) rather than holding up the rooms.
             events: tokio::sync::broadcast::channel(256).0,
+            plain_listen: None,
         }
+    }
+
+    /// Sets where plain transports listen; by default the worker's first media address.
+    pub fn with_plain_listen(mut self, info: ferrosoup::ListenInfo) -> Self {
+        self.plain_listen = Some(info);
+        self
+    }
+
+    pub fn plain_listen(&self) -> ferrosoup::ListenInfo {
+        self.plain_listen
+            .clone()
+            .unwrap_or_else(|| ferrosoup::ListenInfo {
+                ip: self
+                    .worker
+                    .local_addresses()
+                    .first()
+                    .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip()),
+                announced_address: None,
+                port: 0,
+            })
     }
 
     /// Events from now on. A subscriber that falls more than 256 events behind skips the oldest.

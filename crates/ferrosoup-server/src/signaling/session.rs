@@ -14,9 +14,11 @@ use super::protocol::{
     Produce, Request, RequestError,
 };
 use super::room::{Room, Rooms};
+use super::transport::PeerTransport;
 use crate::auth::{Authenticator, Grant};
 
 mod media;
+mod plain;
 
 type Result<T> = std::result::Result<T, RequestError>;
 
@@ -78,6 +80,9 @@ impl Session {
             Request::Join(join) => self.join(join).await,
             Request::CreateWebRtcTransport(c) => self.create_webrtc_transport(c).await,
             Request::ConnectWebRtcTransport(c) => self.connect_webrtc_transport(c).await,
+            Request::CreatePlainTransport(c) => self.create_plain_transport(c).await,
+            Request::ConnectPlainTransport(c) => self.connect_plain_transport(c).await,
+            Request::CloseTransport(t) => self.close_transport(&t.transport_id),
             Request::Produce(p) => self.produce(p).await,
             Request::Consume(c) => self.consume(c).await,
             Request::PauseConsumer(c) => self.consumer_paused(&c.consumer_id, true).await,
@@ -254,8 +259,10 @@ impl Session {
             .peers
             .get_mut(&peer_id)
             .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
-        peer.transports
-            .insert(transport.id(), (transport, c.direction));
+        peer.transports.insert(
+            transport.id(),
+            (PeerTransport::WebRtc(transport), c.direction),
+        );
         Ok(info)
     }
 
@@ -269,6 +276,12 @@ impl Session {
             .and_then(|p| p.transports.get(&id))
             .map(|(t, _)| t.clone())
             .ok_or_else(|| not_found("transport", &c.transport_id))?;
+        let PeerTransport::WebRtc(transport) = transport else {
+            return Err(RequestError::new(
+                ErrorCode::InvalidState,
+                "not a WebRTC transport",
+            ));
+        };
         transport.connect(c.dtls_parameters).await?;
         Ok(json!({}))
     }
@@ -342,6 +355,7 @@ impl Session {
                 producer,
                 app_data: app_data.clone(),
                 paused: p.paused,
+                transport_id: id,
             },
         );
         state.broadcast(
