@@ -243,7 +243,7 @@ async fn publish_case(case: Case) {
             while !stop.load(Ordering::Relaxed) {
                 let packet = protect(
                     &mut send_keys,
-                    vp8_rtp(frame as u16, frame, frame % 25 == 0),
+                    vp8_rtp(frame as u16, frame, frame.is_multiple_of(25)),
                     false,
                 );
                 let _ = send_socket.send_to(&packet, server_rtp).await;
