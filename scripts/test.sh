@@ -69,6 +69,7 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 is needed for the e2e tests (found $(node --version))"
 need_pkg ip iproute2
 need_pkg /usr/bin/chromium chromium
+need_pkg ffmpeg ffmpeg
 export FERROSOUP_BIN="${FERROSOUP_BIN:-$REPO_ROOT/target/release/ferrosoup}"
 [ -x "$FERROSOUP_BIN" ] || die "server binary $FERROSOUP_BIN not found (cargo build --release -p ferrosoup-server)"
 echo "node $(node --version), $(/usr/bin/chromium --version 2>/dev/null), server $FERROSOUP_BIN"

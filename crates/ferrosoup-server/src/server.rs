@@ -164,16 +164,30 @@ impl Server {
                 .collect::<Result<Vec<_>, ferrosoup::Error>>()?;
             workers.push(Worker::new(WorkerSettings { listen_infos }).await?);
         }
-        let media_addresses = workers
+        let media_addresses: Vec<SocketAddr> = workers
             .iter()
             .flat_map(|w| w.local_addresses().iter().copied())
             .collect();
-        let rooms = Arc::new(Rooms::new(
-            workers,
-            config.peers_per_worker,
-            config.media_codecs.clone(),
-            config.limits.clone(),
-        ));
+        // Plain transports bind the first media address (a wildcard is already expanded there) and announce the same.
+        let plain_listen = ferrosoup::ListenInfo {
+            ip: media_addresses
+                .first()
+                .map_or(std::net::Ipv4Addr::LOCALHOST.into(), |a| a.ip()),
+            announced_address: config
+                .rtc_listen
+                .first()
+                .and_then(|l| l.announced_address.clone()),
+            port: 0,
+        };
+        let rooms = Arc::new(
+            Rooms::new(
+                workers,
+                config.peers_per_worker,
+                config.media_codecs.clone(),
+                config.limits.clone(),
+            )
+            .with_plain_listen(plain_listen),
+        );
         let connection = ConnectionSettings {
             max_message_size: config.max_message_size,
             max_queued_messages: config.limits.max_queued_messages,

@@ -22,6 +22,9 @@ pub enum Error {
     /// The request does not fit the object's current state.
     #[error("invalid state: {0}")]
     InvalidState(String),
+    /// A parameter is missing or has a value the operation cannot use (mediasoup's `TypeError`).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The RTP parameters or capabilities are not acceptable.
     #[error("invalid RTP parameters: {0}")]
     Ortc(#[from] OrtcError),

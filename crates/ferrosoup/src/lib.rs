@@ -39,6 +39,7 @@ pub use router::{Router, RouterEvent, RouterOptions};
 pub use rtp_parameters::{MediaKind, RtpCapabilities, RtpCodecCapability, RtpParameters};
 pub use transport::{
     DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState,
-    ListenInfo, WebRtcTransport, WebRtcTransportInfo,
+    ListenInfo, PlainConnectParameters, PlainTransport, PlainTransportInfo, PlainTransportOptions,
+    SrtpCryptoSuite, SrtpParameters, TransportTuple, WebRtcTransport, WebRtcTransportInfo,
 };
 pub use worker::{Worker, WorkerDump, WorkerSettings};

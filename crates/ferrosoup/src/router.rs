@@ -11,7 +11,9 @@ use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
 use crate::producer::Producer;
 use crate::producer::ProducerScore;
 use crate::rtp_parameters::{RtpCapabilities, RtpCodecCapability};
-use crate::transport::{DtlsState, IceState, WebRtcTransport};
+use crate::transport::{
+    DtlsState, IceState, PlainSetup, PlainTransport, PlainTransportOptions, WebRtcTransport,
+};
 use crate::worker::{Channel, Command};
 use crate::Error;
 
@@ -126,6 +128,53 @@ impl Router {
             })
             .await?;
         Ok(WebRtcTransport::new(info, self.inner.channel.clone()))
+    }
+
+    /// Creates a plain RTP transport (mediasoup's `PlainTransport`) on its own UDP port(s): for ffmpeg, GStreamer and
+    /// other RTP tools. The ports are released when the transport closes.
+    pub async fn create_plain_transport(
+        &self,
+        options: PlainTransportOptions,
+    ) -> Result<PlainTransport, Error> {
+        let (rtp, local) = crate::worker::bind_plain(&options.listen_info)?;
+        let mut sockets = vec![rtp];
+        let rtcp_local =
+            if options.rtcp_mux {
+                None
+            } else {
+                let info = options.rtcp_listen_info.clone().unwrap_or_else(|| {
+                    crate::transport::ListenInfo {
+                        port: 0,
+                        ..options.listen_info.clone()
+                    }
+                });
+                let (rtcp, rtcp_local) = crate::worker::bind_plain(&info)?;
+                sockets.push(rtcp);
+                Some((rtcp_local, info.announced_address))
+            };
+        let setup = PlainSetup {
+            local,
+            announced: options.listen_info.announced_address,
+            rtcp_local,
+            comedia: options.comedia,
+            srtp: options.enable_srtp.then_some(options.srtp_crypto_suite),
+        };
+        let id = TransportId::new();
+        let router_id = self.inner.id;
+        let socket_count = sockets.len();
+        let info = self
+            .inner
+            .channel
+            .request(|reply| Command::CreatePlainTransport {
+                router_id,
+                id,
+                setup,
+                sockets,
+                socket_count,
+                reply,
+            })
+            .await?;
+        Ok(PlainTransport::new(info, self.inner.channel.clone()))
     }
 
     /// Whether a consumer with these capabilities could receive the producer.

@@ -8,6 +8,7 @@ pub mod protocol;
 pub mod rate;
 pub mod room;
 pub mod session;
+pub mod transport;
 
 pub use connection::Keepalive;
 pub use rate::RateLimit;

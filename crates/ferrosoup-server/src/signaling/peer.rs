@@ -7,13 +7,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use ferrosoup::{
-    Consumer, ConsumerId, Producer, ProducerId, RtpCapabilities, TransportId, WebRtcTransport,
-};
+use ferrosoup::{Consumer, ConsumerId, Producer, ProducerId, RtpCapabilities, TransportId};
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
 
 use super::protocol::Direction;
+use super::transport::PeerTransport;
 use crate::auth::Grant;
 
 /// The way to reach a peer's connection: its outgoing queue, and a switch to drop it when the queue is stuck.
@@ -37,6 +36,8 @@ pub struct ProducerEntry {
     pub producer: Producer,
     pub app_data: Map<String, Value>,
     pub paused: bool,
+    /// The transport it arrives on (closing that transport closes it).
+    pub transport_id: TransportId,
 }
 
 pub struct Peer {
@@ -44,7 +45,7 @@ pub struct Peer {
     pub display_name: String,
     pub rtp_capabilities: Option<RtpCapabilities>,
     pub notifier: Notifier,
-    pub transports: HashMap<TransportId, (WebRtcTransport, Direction)>,
+    pub transports: HashMap<TransportId, (PeerTransport, Direction)>,
     pub producers: HashMap<ProducerId, ProducerEntry>,
     pub consumers: HashMap<ConsumerId, Consumer>,
     /// Transports whose ICE consent expired and has not come back.

@@ -3,7 +3,10 @@
 //! A request is parsed in two steps: first as a JSON object, to read `id` and `type` even when the rest is wrong (so
 //! the error reply can carry the id), then its parameters into the method's typed struct.
 
-use ferrosoup::{DtlsParameters, MediaKind, RtpCapabilities, RtpParameters};
+use ferrosoup::{
+    DtlsParameters, MediaKind, PlainConnectParameters, RtpCapabilities, RtpParameters,
+    SrtpCryptoSuite,
+};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -68,7 +71,7 @@ impl From<ferrosoup::Error> for RequestError {
         let code = match &e {
             E::NotFound { .. } => ErrorCode::NotFound,
             E::InvalidState(_) => ErrorCode::InvalidState,
-            E::Ortc(_) => ErrorCode::BadRequest,
+            E::Ortc(_) | E::InvalidArgument(_) => ErrorCode::BadRequest,
             E::CannotConsume(_) => ErrorCode::CannotConsume,
             _ => ErrorCode::Internal,
         };
@@ -122,6 +125,33 @@ pub struct CreateWebRtcTransport {
     pub room_id: Option<String>,
     #[serde(default)]
     pub direction: Direction,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatePlainTransport {
+    #[serde(default)]
+    pub direction: Direction,
+    #[serde(default = "default_true")]
+    pub rtcp_mux: bool,
+    #[serde(default)]
+    pub comedia: bool,
+    #[serde(default)]
+    pub enable_srtp: bool,
+    #[serde(default)]
+    pub srtp_crypto_suite: SrtpCryptoSuite,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectPlainTransport {
+    pub transport_id: String,
+    #[serde(flatten)]
+    pub parameters: PlainConnectParameters,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +224,9 @@ pub enum Request {
     Join(Join),
     CreateWebRtcTransport(CreateWebRtcTransport),
     ConnectWebRtcTransport(ConnectWebRtcTransport),
+    CreatePlainTransport(CreatePlainTransport),
+    ConnectPlainTransport(ConnectPlainTransport),
+    CloseTransport(TransportRef),
     Produce(Produce),
     Consume(Consume),
     PauseConsumer(ConsumerRef),
@@ -223,6 +256,9 @@ impl Request {
             Request::Join(_) => "joined",
             Request::CreateWebRtcTransport(_) => "webRtcTransportCreated",
             Request::ConnectWebRtcTransport(_) => "webRtcTransportConnected",
+            Request::CreatePlainTransport(_) => "plainTransportCreated",
+            Request::ConnectPlainTransport(_) => "plainTransportConnected",
+            Request::CloseTransport(_) => "transportClosed",
             Request::Produce(_) => "produced",
             Request::Consume(_) => "consumed",
             Request::PauseConsumer(_) => "consumerPaused",
@@ -302,6 +338,9 @@ pub fn parse(text: &str) -> Incoming {
         "join" => params(object).map(Request::Join),
         "createWebRtcTransport" => params(object).map(Request::CreateWebRtcTransport),
         "connectWebRtcTransport" => params(object).map(Request::ConnectWebRtcTransport),
+        "createPlainTransport" => params(object).map(Request::CreatePlainTransport),
+        "connectPlainTransport" => params(object).map(Request::ConnectPlainTransport),
+        "closeTransport" => params(object).map(Request::CloseTransport),
         "produce" => params(object).map(Request::Produce),
         "consume" => params(object).map(Request::Consume),
         "pauseConsumer" => params(object).map(Request::PauseConsumer),

@@ -84,6 +84,16 @@ impl Room {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The router of the worker `peer_id`'s transports are in.
+    pub fn router_of(&self, peer_id: &str) -> Result<Router, RequestError> {
+        self.lock()
+            .peers
+            .get(peer_id)
+            .and_then(|p| self.routers.get(p.router))
+            .cloned()
+            .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))
+    }
+
     /// Makes `producer_id` (of a peer on worker `home`) consumable in the router on worker `to`, piping it there the
     /// first time.
     pub async fn ensure_piped(
@@ -211,6 +221,8 @@ pub struct Rooms {
     limits: Limits,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
     events: tokio::sync::broadcast::Sender<ServerEvent>,
+    /// Where plain transports listen (port 0: each its own free port).
+    plain_listen: Option<ferrosoup::ListenInfo>,
 }
 
 impl Rooms {
@@ -230,7 +242,29 @@ impl Rooms {
             rooms: tokio::sync::Mutex::new(HashMap::new()),
             // Slow subscribers lose old events (broadcast semantics) rather than holding up the rooms.
             events: tokio::sync::broadcast::channel(256).0,
+            plain_listen: None,
         }
+    }
+
+    /// Sets where plain transports listen; by default the worker's first media address.
+    pub fn with_plain_listen(mut self, info: ferrosoup::ListenInfo) -> Self {
+        self.plain_listen = Some(info);
+        self
+    }
+
+    pub fn plain_listen(&self) -> ferrosoup::ListenInfo {
+        self.plain_listen
+            .clone()
+            .unwrap_or_else(|| ferrosoup::ListenInfo {
+                ip: self
+                    .workers
+                    .first()
+                    .and_then(|w| w.local_addresses().first())
+                    .map(|a| a.ip())
+                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+                announced_address: None,
+                port: 0,
+            })
     }
 
     /// Events from now on. A subscriber that falls more than 256 events behind skips the oldest.

@@ -14,9 +14,11 @@ use super::protocol::{
     Produce, Request, RequestError,
 };
 use super::room::{Room, Rooms};
+use super::transport::PeerTransport;
 use crate::auth::{Authenticator, Grant};
 
 mod media;
+mod plain;
 
 type Result<T> = std::result::Result<T, RequestError>;
 
@@ -78,6 +80,9 @@ impl Session {
             Request::Join(join) => self.join(join).await,
             Request::CreateWebRtcTransport(c) => self.create_webrtc_transport(c).await,
             Request::ConnectWebRtcTransport(c) => self.connect_webrtc_transport(c).await,
+            Request::CreatePlainTransport(c) => self.create_plain_transport(c).await,
+            Request::ConnectPlainTransport(c) => self.connect_plain_transport(c).await,
+            Request::CloseTransport(t) => self.close_transport(&t.transport_id),
             Request::Produce(p) => self.produce(p).await,
             Request::Consume(c) => self.consume(c).await,
             Request::PauseConsumer(c) => self.consumer_paused(&c.consumer_id, true).await,
@@ -248,22 +253,17 @@ impl Session {
         {
             return Err(limit("transports", max));
         }
-        let router = room
-            .lock()
-            .peers
-            .get(&peer_id)
-            .and_then(|p| room.routers.get(p.router))
-            .cloned()
-            .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
-        let transport = router.create_webrtc_transport().await?;
+        let transport = room.router_of(&peer_id)?.create_webrtc_transport().await?;
         let info = serde_json::to_value(transport.info()).unwrap_or(Value::Null);
         let mut state = room.lock();
         let peer = state
             .peers
             .get_mut(&peer_id)
             .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
-        peer.transports
-            .insert(transport.id(), (transport, c.direction));
+        peer.transports.insert(
+            transport.id(),
+            (PeerTransport::WebRtc(transport), c.direction),
+        );
         Ok(info)
     }
 
@@ -277,6 +277,12 @@ impl Session {
             .and_then(|p| p.transports.get(&id))
             .map(|(t, _)| t.clone())
             .ok_or_else(|| not_found("transport", &c.transport_id))?;
+        let PeerTransport::WebRtc(transport) = transport else {
+            return Err(RequestError::new(
+                ErrorCode::InvalidState,
+                "not a WebRTC transport",
+            ));
+        };
         transport.connect(c.dtls_parameters).await?;
         Ok(json!({}))
     }
@@ -350,6 +356,7 @@ impl Session {
                 producer,
                 app_data: app_data.clone(),
                 paused: p.paused,
+                transport_id: id,
             },
         );
         state.broadcast(

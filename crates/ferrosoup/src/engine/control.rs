@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::consumer::ConsumerState;
-use super::dtls::DtlsSession;
 use super::ice::IceLite;
 use super::producer::ProducerState;
 use super::transport::{TransportKey, TransportState};
@@ -16,9 +15,7 @@ use crate::ortc;
 use crate::producer::ProducerInfo;
 use crate::router::RouterEvent;
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
-use crate::transport::{
-    DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceState, WebRtcTransportInfo,
-};
+use crate::transport::{DtlsParameters, DtlsRole, DtlsState, IceCandidate, WebRtcTransportInfo};
 use crate::worker::Command;
 use crate::Error;
 
@@ -55,6 +52,27 @@ pub(super) fn handle(engine: &mut Engine, now: Instant, command: Command) {
             reply,
         } => {
             let _ = reply.send(connect_webrtc_transport(engine, now, id, dtls_parameters));
+        }
+        Command::CreatePlainTransport {
+            router_id,
+            id,
+            setup,
+            socket_count,
+            reply,
+            ..
+        } => {
+            let result = super::plain::create(engine, now, router_id, id, setup, socket_count);
+            let _ = reply.send(result);
+        }
+        Command::ConnectPlainTransport {
+            id,
+            parameters,
+            reply,
+        } => {
+            let _ = reply.send(super::plain::connect(engine, now, id, parameters));
+        }
+        Command::GetPlainTransport { id, reply } => {
+            let _ = reply.send(super::plain::data(engine, id));
         }
         Command::CloseTransport { id } => {
             if let Some(key) = engine.transport_ids.get(&id).copied() {
@@ -270,41 +288,9 @@ fn create_webrtc_transport(
         },
     };
     let ufrag = ice.parameters().username_fragment.clone();
-    let key = engine.transports.insert(TransportState {
-        id,
-        router: router_id,
-        ice,
-        ice_state: IceState::New,
-        dtls: DtlsSession::new(),
-        pending_dtls: None,
-        srtp_in: None,
-        srtp_out: None,
-        remotes: Vec::new(),
-        selected: None,
-        producers: Vec::new(),
-        consumers: Vec::new(),
-        ssrc_table: HashMap::new(),
-        rtx_ssrc_table: HashMap::new(),
-        mid_table: HashMap::new(),
-        consumer_ssrcs: HashMap::new(),
-        next_mid: 0,
-        twcc_seq: 0,
-        bwe: None,
-        last_allocation: None,
-        probe_seq: rand::random(),
-        probe_next: None,
-        bytes_sent: 0,
-        bytes_received: 0,
-        probation_bytes_sent: 0,
-        send_bitrate: 0,
-        recv_bitrate: 0,
-        bitrate_base: (0, 0),
-        remb_bitrate: None,
-        cname_for_producers: None,
-        rtcp_ssrc: rand::random(),
-        twcc: crate::rtp::TwccRecorder::new(),
-        twcc_ext: 0,
-    });
+    let key = engine
+        .transports
+        .insert(TransportState::new(id, router_id, ice));
     engine.transport_ids.insert(id, key);
     engine.by_ufrag.insert(ufrag, key);
     if let Some(router) = engine.routers.get_mut(&router_id) {
@@ -596,6 +582,9 @@ pub(super) fn close_transport(engine: &mut Engine, now: Instant, key: TransportK
         }
     });
     engine.transport_ids.remove(&t.id);
+    if let Some(plain) = &t.plain {
+        super::plain::release_sockets(engine, plain);
+    }
     engine
         .by_ufrag
         .remove(&t.ice.parameters().username_fragment);

@@ -134,8 +134,8 @@ impl Harness {
             harness.stun_check(sender, port, true, true, "remote");
             let t = harness.transport_of(sender)?;
             let (k_in, k_out) = keys(sender);
-            t.srtp_in = Some(SrtpContext::new(PROFILE, &k_in.0, &k_in.1).ok()?);
-            t.srtp_out = Some(SrtpContext::new(PROFILE, &k_out.0, &k_out.1).ok()?);
+            t.srtp_in = Some(SrtpContext::new(PROFILE, &k_in.0, &k_in.1).ok()?.into());
+            t.srtp_out = Some(SrtpContext::new(PROFILE, &k_out.0, &k_out.1).ok()?.into());
         }
         Some(harness)
     }

@@ -9,6 +9,7 @@
 
 mod allocation;
 mod bwe;
+mod cipher;
 mod congestion;
 mod consumer;
 mod control;
@@ -23,6 +24,7 @@ mod meter;
 mod outbox;
 mod packet;
 mod pipe;
+mod plain;
 mod producer;
 mod retransmit;
 mod rtcp;
@@ -112,6 +114,10 @@ pub(crate) struct Engine {
     next_demand: Option<Instant>,
     /// Datagrams dropped, by reason.
     dropped: DropCounters,
+    /// Owner of each plain transport socket, numbered after the shared ones (`plain.rs`); `None` once released.
+    plain_sockets: Vec<Option<TransportKey>>,
+    /// How many `plain_sockets` entries are `None`, waiting for the driver to drop their sockets.
+    released_sockets: usize,
 }
 
 impl Engine {
@@ -134,6 +140,8 @@ impl Engine {
             epoch: Instant::now(),
             next_demand: None,
             dropped: DropCounters::default(),
+            plain_sockets: Vec::new(),
+            released_sockets: 0,
         }
     }
 
@@ -244,8 +252,8 @@ impl Engine {
         let Some(t) = self.transports.get_mut(key) else {
             return false;
         };
-        t.srtp_in = Some(srtp_in);
-        t.srtp_out = Some(srtp_out);
+        t.srtp_in = Some(srtp_in.into());
+        t.srtp_out = Some(srtp_out.into());
         t.selected = Some((0, remote));
         t.remotes.push((0, remote));
         self.by_remote.insert((0, remote), key);
@@ -307,8 +315,8 @@ impl Engine {
                 };
                 match crate::srtp::SrtpSession::from_dtls(profile, &keying_material, role) {
                     Ok(session) => {
-                        t.srtp_in = Some(session.inbound);
-                        t.srtp_out = Some(session.outbound);
+                        t.srtp_in = Some(session.inbound.into());
+                        t.srtp_out = Some(session.outbound.into());
                         if self.next_report.is_none() {
                             self.next_report = Some(now + REPORT_INTERVAL);
                         }

@@ -36,6 +36,9 @@ impl Engine {
         from: SocketAddr,
         buf: &mut [u8],
     ) {
+        if socket >= self.candidates.len() {
+            return self.on_plain_datagram(now, socket, from, buf);
+        }
         match classify_packet(buf) {
             PacketClass::Stun => self.on_stun(now, socket, from, buf),
             PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
@@ -142,10 +145,21 @@ impl Engine {
             .ok()
     }
 
-    fn on_rtp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
+    pub(super) fn on_rtp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
         let Some((tkey, len)) = self.unprotect(socket, from, buf, false) else {
             return;
         };
+        self.on_clear_rtp(now, tkey, buf, len);
+    }
+
+    /// An RTP packet of transport `tkey`, decrypted in place into `buf[..len]`.
+    pub(super) fn on_clear_rtp(
+        &mut self,
+        now: Instant,
+        tkey: TransportKey,
+        buf: &mut [u8],
+        len: usize,
+    ) {
         let Some((pkey, stream, rtx)) = self.classify_rtp(now, tkey, buf.get(..len).unwrap_or(&[]))
         else {
             self.dropped.rtp_unknown_ssrc += 1;
@@ -500,7 +514,13 @@ impl Engine {
         None
     }
 
-    fn on_rtcp(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &mut [u8]) {
+    pub(super) fn on_rtcp(
+        &mut self,
+        now: Instant,
+        socket: usize,
+        from: SocketAddr,
+        buf: &mut [u8],
+    ) {
         let Some((tkey, len)) = self.unprotect(socket, from, buf, true) else {
             return;
         };

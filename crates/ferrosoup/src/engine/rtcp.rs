@@ -46,7 +46,7 @@ pub(super) fn request_key_frame(
     let Some(t) = engine.transports.get_mut(p.transport) else {
         return;
     };
-    let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+    let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
         return;
     };
     for (index, s) in p.streams.iter_mut().enumerate() {
@@ -203,7 +203,7 @@ pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
         let Some(t) = engine.transports.get_mut(tkey) else {
             continue;
         };
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
 
@@ -259,7 +259,7 @@ pub(super) fn send_transport_feedback(engine: &mut Engine, now: Instant) -> bool
         if !t.twcc.has_pending() {
             continue;
         }
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
         let sender = t.rtcp_ssrc;
@@ -285,7 +285,7 @@ fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
         let Some(t) = engine.transports.get_mut(p.transport) else {
             continue;
         };
-        let (Some((socket, to)), Some(srtp)) = (t.selected, t.srtp_out.as_mut()) else {
+        let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
         for s in p.streams.iter_mut() {

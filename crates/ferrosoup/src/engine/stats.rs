@@ -115,7 +115,7 @@ impl Engine {
 
     pub(super) fn transport_stats(&self, t: &TransportState) -> TransportStats {
         let tuple = t.selected.and_then(|(socket, remote)| {
-            let local = self.candidates.get(socket)?.local;
+            let local = self.socket_local(socket)?;
             Some(TransportTuple {
                 local_ip: local.ip().to_string(),
                 local_port: local.port(),
@@ -125,7 +125,11 @@ impl Engine {
             })
         });
         TransportStats {
-            transport_type: "webrtc-transport",
+            transport_type: if t.plain.is_some() {
+                "plain-rtp-transport"
+            } else {
+                "webrtc-transport"
+            },
             transport_id: t.id,
             timestamp: timestamp(),
             bytes_received: t.bytes_received,

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 
 use slotmap::new_key_type;
 
+use super::cipher::MediaCipher;
 use super::dtls::DtlsSession;
 use super::ice::IceLite;
 use super::{ConsumerKey, ProducerKey};
 use crate::ids::{RouterId, TransportId};
-use crate::srtp::SrtpContext;
 use crate::transport::IceState;
 
 new_key_type! {
@@ -34,9 +34,9 @@ pub(crate) struct TransportState {
     /// the first check arrives (a ClientHello sent before that would be lost and wait a whole retransmission).
     pub pending_dtls: Option<crate::transport::DtlsParameters>,
     /// Decrypts what the client sends.
-    pub srtp_in: Option<SrtpContext>,
+    pub srtp_in: Option<MediaCipher>,
     /// Encrypts what we send to the client.
-    pub srtp_out: Option<SrtpContext>,
+    pub srtp_out: Option<MediaCipher>,
     /// Every client address ICE accepted, so they can be forgotten when the transport closes.
     pub remotes: Vec<Tuple>,
     /// Where media to the client goes: the nominated pair, or the last address a valid check came from.
@@ -80,9 +80,58 @@ pub(crate) struct TransportState {
     pub twcc: crate::rtp::TwccRecorder,
     /// The client's transport-wide-cc extension id (one per BUNDLE transport), from its producers; 0 if none.
     pub twcc_ext: u8,
+    /// Set for a plain transport (no ICE, no DTLS: its ICE agent and DTLS session stay idle).
+    pub plain: Option<Box<super::plain::PlainState>>,
 }
 
 impl TransportState {
+    pub fn new(id: TransportId, router: RouterId, ice: IceLite) -> Self {
+        TransportState {
+            id,
+            router,
+            ice,
+            ice_state: IceState::New,
+            dtls: DtlsSession::new(),
+            pending_dtls: None,
+            srtp_in: None,
+            srtp_out: None,
+            remotes: Vec::new(),
+            selected: None,
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            ssrc_table: HashMap::new(),
+            rtx_ssrc_table: HashMap::new(),
+            mid_table: HashMap::new(),
+            consumer_ssrcs: HashMap::new(),
+            next_mid: 0,
+            twcc_seq: 0,
+            bwe: None,
+            last_allocation: None,
+            probe_seq: rand::random(),
+            probe_next: None,
+            bytes_sent: 0,
+            bytes_received: 0,
+            probation_bytes_sent: 0,
+            send_bitrate: 0,
+            recv_bitrate: 0,
+            bitrate_base: (0, 0),
+            remb_bitrate: None,
+            cname_for_producers: None,
+            rtcp_ssrc: rand::random(),
+            twcc: crate::rtp::TwccRecorder::new(),
+            twcc_ext: 0,
+            plain: None,
+        }
+    }
+
+    /// Where RTCP to the client goes: the media path, or a plain transport's RTCP tuple when it has no RTCP mux.
+    pub fn rtcp_target(&self) -> Option<Tuple> {
+        match &self.plain {
+            Some(plain) => plain.rtcp_target(),
+            None => self.selected,
+        }
+    }
+
     /// Accounts one packet sent to the client; `size` is its length on the wire, `twcc` its transport-wide
     /// sequence number if it carries one.
     pub fn on_sent(

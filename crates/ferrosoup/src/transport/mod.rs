@@ -1,10 +1,17 @@
-//! Transports: how media enters and leaves a router. The WebRTC transport speaks ICE-lite, DTLS and SRTP to a browser.
+//! Transports: how media enters and leaves a router. The WebRTC transport speaks ICE-lite, DTLS and SRTP to a browser;
+//! the plain transport bare RTP/RTCP (optionally SRTP with signalled keys) to tools such as ffmpeg and GStreamer.
 
 mod parameters;
+mod plain;
 
 pub use parameters::{
     DtlsFingerprint, DtlsParameters, DtlsRole, DtlsState, IceCandidate, IceParameters, IceState,
     ListenInfo,
+};
+pub(crate) use plain::PlainSetup;
+pub use plain::{
+    PlainConnectParameters, PlainTransport, PlainTransportInfo, PlainTransportOptions,
+    SrtpCryptoSuite, SrtpParameters, TransportTuple,
 };
 
 use std::sync::Arc;
@@ -77,62 +84,18 @@ impl WebRtcTransport {
 
     /// Starts receiving a stream the client sends.
     pub async fn produce(&self, options: ProducerOptions) -> Result<Producer, Error> {
-        let transport_id = self.id();
-        let id = ProducerId::new();
-        let ProducerOptions {
-            kind,
-            rtp_parameters,
-            paused,
-            screen_share,
-        } = options;
-        let info = self
-            .inner
-            .channel
-            .request(|reply| Command::Produce {
-                transport_id,
-                id,
-                kind,
-                rtp_parameters,
-                paused,
-                screen_share,
-                reply,
-            })
-            .await?;
-        Ok(Producer::new(info, self.inner.channel.clone()))
+        produce(&self.inner.channel, self.id(), options).await
     }
 
     /// Starts sending a producer's stream to the client. Consumers should be created paused and resumed once the client
     /// has set up its side.
     pub async fn consume(&self, options: ConsumerOptions) -> Result<Consumer, Error> {
-        let transport_id = self.id();
-        let id = ConsumerId::new();
-        let ConsumerOptions {
-            producer_id,
-            rtp_capabilities,
-            paused,
-        } = options;
-        let info = self
-            .inner
-            .channel
-            .request(|reply| Command::Consume {
-                transport_id,
-                id,
-                producer_id,
-                rtp_capabilities,
-                paused,
-                reply,
-            })
-            .await?;
-        Ok(Consumer::new(info, self.inner.channel.clone()))
+        consume(&self.inner.channel, self.id(), options).await
     }
 
     /// Byte counters, bitrates, the bandwidth estimate and ICE/DTLS state, in mediasoup's stats shape.
     pub async fn get_stats(&self) -> Result<crate::stats::TransportStats, Error> {
-        let id = self.id();
-        self.inner
-            .channel
-            .request(|reply| Command::GetTransportStats { id, reply })
-            .await
+        get_stats(&self.inner.channel, self.id()).await
     }
 
     /// Closes the transport with its producers and consumers now.
@@ -141,4 +104,65 @@ impl WebRtcTransport {
             .channel
             .notify(Command::CloseTransport { id: self.id() });
     }
+}
+
+/// Produce on any kind of transport: the engine treats them alike once a packet is in the clear.
+pub(crate) async fn produce(
+    channel: &Channel,
+    transport_id: TransportId,
+    options: ProducerOptions,
+) -> Result<Producer, Error> {
+    let id = ProducerId::new();
+    let ProducerOptions {
+        kind,
+        rtp_parameters,
+        paused,
+        screen_share,
+    } = options;
+    let info = channel
+        .request(|reply| Command::Produce {
+            transport_id,
+            id,
+            kind,
+            rtp_parameters,
+            paused,
+            screen_share,
+            reply,
+        })
+        .await?;
+    Ok(Producer::new(info, channel.clone()))
+}
+
+/// Consume on any kind of transport.
+pub(crate) async fn consume(
+    channel: &Channel,
+    transport_id: TransportId,
+    options: ConsumerOptions,
+) -> Result<Consumer, Error> {
+    let id = ConsumerId::new();
+    let ConsumerOptions {
+        producer_id,
+        rtp_capabilities,
+        paused,
+    } = options;
+    let info = channel
+        .request(|reply| Command::Consume {
+            transport_id,
+            id,
+            producer_id,
+            rtp_capabilities,
+            paused,
+            reply,
+        })
+        .await?;
+    Ok(Consumer::new(info, channel.clone()))
+}
+
+pub(crate) async fn get_stats(
+    channel: &Channel,
+    id: TransportId,
+) -> Result<crate::stats::TransportStats, Error> {
+    channel
+        .request(|reply| Command::GetTransportStats { id, reply })
+        .await
 }

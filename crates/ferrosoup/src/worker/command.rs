@@ -10,7 +10,7 @@ use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
 use crate::router::RouterEvent;
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
 use crate::stats::{RtpStreamStats, TransportStats};
-use crate::transport::DtlsParameters;
+use crate::transport::{DtlsParameters, PlainConnectParameters, PlainSetup, PlainTransportInfo};
 use crate::worker::WorkerDump;
 use crate::{ConsumerInfo, ConsumerLayers, Error, ProducerInfo, WebRtcTransportInfo};
 
@@ -35,6 +35,25 @@ pub(crate) enum Command {
         id: TransportId,
         dtls_parameters: DtlsParameters,
         reply: Reply<()>,
+    },
+    /// The handle bound the sockets; the driver takes them out (`sockets` is empty when the engine sees this) and
+    /// numbers them after its others.
+    CreatePlainTransport {
+        router_id: RouterId,
+        id: TransportId,
+        setup: PlainSetup,
+        sockets: Vec<tokio::net::UdpSocket>,
+        socket_count: usize,
+        reply: Reply<PlainTransportInfo>,
+    },
+    ConnectPlainTransport {
+        id: TransportId,
+        parameters: PlainConnectParameters,
+        reply: Reply<PlainTransportInfo>,
+    },
+    GetPlainTransport {
+        id: TransportId,
+        reply: Reply<PlainTransportInfo>,
     },
     CloseTransport {
         id: TransportId,

@@ -28,21 +28,26 @@ pub(crate) struct Sockets {
 
 pub(crate) async fn run(
     mut engine: Engine,
-    owned: Sockets,
+    mut owned: Sockets,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut pipe: mpsc::Receiver<PipeMessage>,
 ) {
-    let sockets = &owned.udp;
     let mut buf = vec![0u8; RECV_BUFFER];
     let mut transmitter = Transmitter::new();
+    // Sockets of plain transports created in this step, adopted once the step's output is sent.
+    let mut added: Vec<UdpSocket> = Vec::new();
     loop {
+        let sockets = &owned.udp;
         let deadline = engine
             .poll_timeout()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(command) => guarded("command", || engine.handle_command(Instant::now(), command)),
+                Some(mut command) => {
+                    take_new_sockets(&mut command, &mut added);
+                    guarded("command", || engine.handle_command(Instant::now(), command))
+                }
                 None => break,
             },
             Some(message) = pipe.recv() => {
@@ -71,9 +76,29 @@ pub(crate) async fn run(
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
         transmitter.flush(&mut engine, sockets).await;
+        owned.udp.append(&mut added);
+        release_sockets(&mut engine, &mut owned.udp);
     }
     engine.close(Instant::now());
-    transmitter.flush(&mut engine, sockets).await;
+    transmitter.flush(&mut engine, &owned.udp).await;
+}
+
+/// Moves the sockets a new plain transport bound out of its command. The engine numbers them after the worker's
+/// others, in this order; they are listened on from the next step.
+fn take_new_sockets(command: &mut Command, added: &mut Vec<UdpSocket>) {
+    if let Command::CreatePlainTransport { sockets, .. } = command {
+        added.append(sockets);
+    }
+}
+
+/// Drops the sockets of closed plain transports, which frees their ports. The engine renumbers the socket that
+/// takes a freed place exactly as `swap_remove` moves it.
+fn release_sockets(engine: &mut Engine, udp: &mut Vec<UdpSocket>) {
+    while let Some(index) = engine.next_released_socket() {
+        if index < udp.len() {
+            udp.swap_remove(index);
+        }
+    }
 }
 
 /// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol

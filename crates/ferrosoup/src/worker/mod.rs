@@ -11,6 +11,7 @@ mod sockets;
 mod transmit;
 
 pub(crate) use command::{Channel, Command};
+pub(crate) use sockets::bind_plain;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -62,6 +62,14 @@ pub(crate) fn bind(listen_infos: &[ListenInfo]) -> Result<Vec<BoundSocket>, Erro
     Ok(out)
 }
 
+/// Binds one socket of a plain transport (any address, wildcard included: with no ICE there is no candidate to keep
+/// consistent). Returns it with the address it got.
+pub(crate) fn bind_plain(info: &ListenInfo) -> Result<(tokio::net::UdpSocket, SocketAddr), Error> {
+    let socket = bind_one(SocketAddr::new(info.ip, info.port))?;
+    let local = socket.local_addr()?;
+    Ok((tokio::net::UdpSocket::from_std(socket)?, local))
+}
+
 fn bind_one(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
