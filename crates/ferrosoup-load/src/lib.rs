@@ -7,6 +7,7 @@
 
 mod media;
 mod mediasoup;
+mod plain;
 mod procfs;
 pub mod report;
 mod setup;
@@ -46,8 +47,8 @@ const FLOW_TIMEOUT: Duration = Duration::from_secs(15);
 pub enum TransportKind {
     /// WebRtcTransport: ICE-lite, DTLS, SRTP (str0m clients).
     Webrtc,
-    // Plain RTP (PlainTransport) goes here once the server has it: a `plain.rs` client with its own `Peer` and the
-    // same `Role`s, the stats and reports unchanged.
+    /// PlainTransport: clear RTP/RTCP, no header extensions (as ffmpeg; what mediasoup's published figures use).
+    Plain,
 }
 
 /// Load generator for ferrosoup: N publishers and M subscribers per room over WebRTC.
@@ -190,6 +191,7 @@ async fn run(
         pps: args.pps,
         payload: args.payload,
         subscribers_per_room: args.subscribers as u64,
+        transport: args.transport,
     };
 
     let mut peers: Vec<PeerHandle> = Vec::new();
@@ -230,7 +232,13 @@ async fn set_up_and_measure(
         .flat_map(|r| (0..args.publishers as u32).map(move |i| (r, i)))
         .collect();
     let results: Vec<(usize, anyhow::Result<PublisherHandle>)> = stream::iter(publisher_jobs)
-        .map(|(room, i)| async move { (room, setup::publisher(ctx, room, i).await) })
+        .map(|(room, i)| async move {
+            let handle = match ctx.transport {
+                TransportKind::Webrtc => setup::publisher(ctx, room, i).await,
+                TransportKind::Plain => plain::publisher(ctx, room, i).await,
+            };
+            (room, handle)
+        })
         .buffered(args.setup_concurrency)
         .collect()
         .await;
@@ -255,7 +263,12 @@ async fn set_up_and_measure(
         .collect();
     let producers = &producers;
     let mut results = stream::iter(subscriber_jobs)
-        .map(|(room, i)| async move { setup::subscriber(ctx, room, i, &producers[room]).await })
+        .map(|(room, i)| async move {
+            match ctx.transport {
+                TransportKind::Webrtc => setup::subscriber(ctx, room, i, &producers[room]).await,
+                TransportKind::Plain => plain::subscriber(ctx, room, i, &producers[room]).await,
+            }
+        })
         .buffer_unordered(args.setup_concurrency);
     let mut done = 0;
     while let Some(r) = results.next().await {
@@ -347,6 +360,7 @@ async fn set_up_and_measure(
         url: ctx.url.clone(),
         transport: match args.transport {
             TransportKind::Webrtc => "webrtc",
+            TransportKind::Plain => "plain",
         },
         rooms: args.rooms,
         publishers_per_room: args.publishers,

@@ -31,6 +31,7 @@ pub struct Context {
     pub pps: u32,
     pub payload: usize,
     pub subscribers_per_room: u64,
+    pub transport: crate::TransportKind,
 }
 
 /// A running peer: its signaling connection (closing it makes the server remove the peer) and its media task.

@@ -20,21 +20,21 @@ use str0m::rtp::{Extension, ExtensionMap, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
 use tokio::sync::{oneshot, watch};
 
-use crate::media::{Phase, Trailer, VideoSource};
+use crate::media::{Phase, Trailer, VideoPacket, VideoSource};
 use crate::mediasoup::{RouterVideo, TransportInfo, URI_ABS_SEND_TIME, URI_MID, URI_TRANSPORT_CC};
 use crate::stats::{RunStats, SubscriberStats};
 
 /// Datagrams handled per wake-up before output is flushed and the task yields.
-const RECV_BATCH: usize = 64;
+pub(crate) const RECV_BATCH: usize = 64;
 /// Most packets a publisher writes in one wake-up when it fell behind its rate (a late timer must not become a burst
 /// the size of the delay).
 const MAX_SEND_BURST: u64 = 256;
 /// Kernel buffers asked for (capped by net.core.[rw]mem_max): a subscriber's socket must not be where packets drop.
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Shortest sleep between wake-ups (str0m may return a timeout that is already due).
-const MIN_SLEEP: Duration = Duration::from_micros(500);
+pub(crate) const MIN_SLEEP: Duration = Duration::from_micros(500);
 /// How often a sending publisher wakes up to write the packets that came due.
-const SEND_TICK: Duration = Duration::from_millis(1);
+pub(crate) const SEND_TICK: Duration = Duration::from_millis(1);
 
 /// A str0m session on its own loopback UDP socket, not yet connected.
 pub struct Peer {
@@ -134,7 +134,7 @@ impl Peer {
     }
 }
 
-fn bind_udp(addr: SocketAddr) -> anyhow::Result<std::net::UdpSocket> {
+pub(crate) fn bind_udp(addr: SocketAddr) -> anyhow::Result<std::net::UdpSocket> {
     use socket2::{Domain, Protocol as SockProtocol, Socket, Type};
     let socket = Socket::new(
         Domain::for_address(addr),
@@ -168,10 +168,10 @@ pub struct Publisher {
     pub first_seq: u64,
 }
 
-struct Sending {
-    started: Instant,
-    counter: u64,
-    seq: u64,
+pub(crate) struct Sending {
+    pub started: Instant,
+    pub counter: u64,
+    pub seq: u64,
 }
 
 /// Drives `peer` until `stop` turns true; `connected` fires once ICE, DTLS and SRTP are up.
@@ -254,16 +254,35 @@ pub async fn run(
 
 /// Writes the packets that came due at `pps` since sending started.
 fn send_due(rtc: &mut Rtc, p: &mut Publisher, s: &mut Sending, run: &RunStats, now: Instant) {
+    let mut direct = rtc.direct_api();
+    let Some(stream) = direct.stream_tx_by_mid(Mid::from(p.mid.as_str()), None) else {
+        return;
+    };
+    let pt = Pt::new_with_value(p.pt);
+    pace(p, s, run, now, |seq, packet| {
+        stream.write_rtp(
+            RtpWrite::new(pt, SeqNo::from(seq), packet.timestamp, now, packet.payload)
+                .marker(packet.marker)
+                .nackable(true),
+        );
+    });
+}
+
+/// Hands `write` the packets (with their sequence numbers) that came due at the publisher's rate since sending
+/// started, and counts them.
+pub(crate) fn pace(
+    p: &mut Publisher,
+    s: &mut Sending,
+    run: &RunStats,
+    now: Instant,
+    mut write: impl FnMut(u64, VideoPacket),
+) {
     let due_total = (now.duration_since(s.started).as_secs_f64() * f64::from(p.pps)) as u64;
     let due = due_total.saturating_sub(s.counter).min(MAX_SEND_BURST);
     if due == 0 {
         return;
     }
     let phase = run.phase();
-    let mut direct = rtc.direct_api();
-    let Some(stream) = direct.stream_tx_by_mid(Mid::from(p.mid.as_str()), None) else {
-        return;
-    };
     let mut key_frames = 0;
     for _ in 0..due {
         let trailer = Trailer {
@@ -274,17 +293,7 @@ fn send_due(rtc: &mut Rtc, p: &mut Publisher, s: &mut Sending, run: &RunStats, n
         };
         let packet = p.source.next(trailer);
         key_frames += u64::from(packet.key_frame);
-        stream.write_rtp(
-            RtpWrite::new(
-                Pt::new_with_value(p.pt),
-                SeqNo::from(s.seq),
-                packet.timestamp,
-                now,
-                packet.payload,
-            )
-            .marker(packet.marker)
-            .nackable(true),
-        );
+        write(s.seq, packet);
         s.counter += 1;
         s.seq += 1;
     }
