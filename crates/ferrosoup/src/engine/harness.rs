@@ -72,6 +72,12 @@ pub struct Harness {
 impl Harness {
     /// Router, two transports, a VP8 and an opus producer, consumers of both (resumed), ICE done and SRTP keyed.
     pub fn new() -> Option<Harness> {
+        Harness::with_receiver_transport_cc(true)
+    }
+
+    /// The same; without `transport_cc` the subscriber's capabilities leave transport-wide-cc out (a receiver that
+    /// only sends REMB).
+    pub fn with_receiver_transport_cc(transport_cc: bool) -> Option<Harness> {
         let now = Instant::now();
         let mut engine = Engine::new(vec![LocalCandidate {
             local: SocketAddr::from(LOCAL),
@@ -91,6 +97,15 @@ impl Harness {
         })?;
         let publisher = create_peer(&mut engine, now, router_id, 1, 5000)?;
         let subscriber = create_peer(&mut engine, now, router_id, 2, 6000)?;
+        let mut receiver_caps = capabilities.clone();
+        if !transport_cc {
+            receiver_caps
+                .header_extensions
+                .retain(|e| !e.uri.contains("transport-wide-cc"));
+            for codec in &mut receiver_caps.codecs {
+                codec.rtcp_feedback.retain(|f| f.r#type != "transport-cc");
+            }
+        }
         let mut consumer_ssrcs = Vec::new();
         let producers = [
             (MediaKind::Video, video_parameters()),
@@ -112,7 +127,7 @@ impl Harness {
                 transport_id: subscriber.transport,
                 id: ConsumerId::new(),
                 producer_id,
-                rtp_capabilities: capabilities.clone(),
+                rtp_capabilities: receiver_caps.clone(),
                 paused: false,
                 reply,
             })?;
@@ -227,6 +242,14 @@ impl Harness {
         self.engine
             .handle_datagram(self.now, 0, from, &mut buf[..n.min(512)]);
         self.drain();
+    }
+
+    /// The server's stats of `sender`'s transport.
+    pub fn transport_stats(&mut self, sender: Sender) -> Option<crate::stats::TransportStats> {
+        let id = self.peer(sender)?.transport;
+        request(&mut self.engine, self.now, |reply| {
+            Command::GetTransportStats { id, reply }
+        })
     }
 
     /// Lets `ms` milliseconds pass and runs every timer that came due.
@@ -457,6 +480,33 @@ mod tests {
         // Reports and feedback that fall due decrypt at their peers.
         h.advance(1100);
         assert_eq!(h.bad_output, 0);
+    }
+
+    /// Without transport-cc the receiver's REMB is the transport's estimate (and so what allocation shares out); with
+    /// it, the send-side estimator's figure is, whatever REMB says.
+    #[test]
+    fn a_remb_only_receiver_sets_the_estimate() {
+        for transport_cc in [false, true] {
+            let mut h = Harness::with_receiver_transport_cc(transport_cc).expect("harness");
+            for seq in 1..=20 {
+                h.protected(Sender::Publisher, &vp8_packet(seq, seq == 1), false);
+                h.advance(10);
+            }
+            let mut remb = [0u8; 64];
+            let n = crate::rtp::write_remb(&mut remb, 0x5151, 300_000, &[1]).expect("remb");
+            h.protected(Sender::Subscriber, &remb[..n], true);
+            h.advance(1100);
+            let estimate = h
+                .transport_stats(Sender::Subscriber)
+                .and_then(|s| s.available_outgoing_bitrate);
+            if transport_cc {
+                assert_ne!(estimate, Some(300_000), "transport-cc wins over REMB");
+                assert!(estimate.is_some());
+            } else {
+                assert_eq!(estimate, Some(300_000), "REMB is the estimate");
+            }
+            assert_eq!(h.bad_output, 0);
+        }
     }
 
     #[test]
