@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context as _};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::watch;
 
 use crate::media::VideoSource;
-use crate::setup::{room_id, Context, PeerHandle, PublisherHandle};
+use crate::setup::{join, resume_all, Context, PeerHandle, PublisherHandle};
 use crate::signal::Signal;
 use crate::stats::{RunStats, SubscriberStats};
 use crate::webrtc::{self, bind_udp, Publisher, Role, Sending, MIN_SLEEP, RECV_BATCH, SEND_TICK};
@@ -98,32 +98,8 @@ pub async fn subscriber(
     }
     let role = Role::Subscriber(SubscriberStats::new(producers.len()));
     let handle = start(ctx, socket, server, 0x5000_0000 | index, signal, role)?;
-    for id in consumers {
-        handle
-            .signal
-            .request(
-                "resumeConsumer",
-                json!({"consumerId": id}),
-                "consumerResumed",
-            )
-            .await?;
-    }
+    resume_all(&handle.signal, consumers).await?;
     Ok(handle)
-}
-
-async fn join(
-    ctx: &Context,
-    room: usize,
-    name: &str,
-    caps: Option<&Value>,
-) -> anyhow::Result<Signal> {
-    let signal = Signal::connect(&ctx.url).await?;
-    let mut params = json!({"roomId": room_id(room), "peerId": name, "displayName": name});
-    if let Some(caps) = caps {
-        params["rtpCapabilities"] = caps.clone();
-    }
-    signal.request("join", params, "joined").await?;
-    Ok(signal)
 }
 
 /// Binds our socket, creates a plain transport (RTCP muxed, not comedia) and connects it to the socket.

@@ -54,14 +54,7 @@ pub fn room_id(room: usize) -> String {
 
 pub async fn publisher(ctx: &Context, room: usize, index: u32) -> anyhow::Result<PublisherHandle> {
     let name = format!("pub-{index}");
-    let signal = Signal::connect(&ctx.url).await?;
-    signal
-        .request(
-            "join",
-            json!({"roomId": room_id(room), "peerId": name, "displayName": name}),
-            "joined",
-        )
-        .await?;
+    let signal = join(ctx, room, &name, None).await?;
     let mut peer = Peer::new(&ctx.router, ctx.bind_ip)?;
     // SSRCs only need to be unique per transport; distinct ones make captures easier to read.
     let ssrc = 0x4000_0000 | ((room as u32 & 0xfff) << 16) | (index << 1);
@@ -106,14 +99,7 @@ pub async fn subscriber(
 ) -> anyhow::Result<PeerHandle> {
     let name = format!("sub-{index}");
     let caps = ctx.router.receiver_capabilities();
-    let signal = Signal::connect(&ctx.url).await?;
-    signal
-        .request(
-            "join",
-            json!({"roomId": room_id(room), "peerId": name, "displayName": name, "rtpCapabilities": caps}),
-            "joined",
-        )
-        .await?;
+    let signal = join(ctx, room, &name, Some(&caps)).await?;
     let mut peer = Peer::new(&ctx.router, ctx.bind_ip)?;
     let info = create_transport(&signal, &mut peer, "recv").await?;
     let mut consumers = Vec::with_capacity(producers.len());
@@ -131,10 +117,30 @@ pub async fn subscriber(
     }
     let role = Role::Subscriber(SubscriberStats::new(producers.len()));
     let handle = start(ctx, peer, &info, signal, role).await?;
-    // Consumers start paused; resuming makes the server ask the publisher for a key frame.
+    resume_all(&handle.signal, consumers).await?;
+    Ok(handle)
+}
+
+/// Joins room `room` as `name` (with the receiving capabilities, for a subscriber).
+pub async fn join(
+    ctx: &Context,
+    room: usize,
+    name: &str,
+    caps: Option<&serde_json::Value>,
+) -> anyhow::Result<Signal> {
+    let signal = Signal::connect(&ctx.url).await?;
+    let mut params = json!({"roomId": room_id(room), "peerId": name, "displayName": name});
+    if let Some(caps) = caps {
+        params["rtpCapabilities"] = caps.clone();
+    }
+    signal.request("join", params, "joined").await?;
+    Ok(signal)
+}
+
+/// Consumers start paused; resuming makes the server ask the publisher for a key frame.
+pub async fn resume_all(signal: &Signal, consumers: Vec<String>) -> anyhow::Result<()> {
     for id in consumers {
-        handle
-            .signal
+        signal
             .request(
                 "resumeConsumer",
                 json!({"consumerId": id}),
@@ -142,7 +148,7 @@ pub async fn subscriber(
             )
             .await?;
     }
-    Ok(handle)
+    Ok(())
 }
 
 async fn create_transport(

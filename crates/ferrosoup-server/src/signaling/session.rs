@@ -136,6 +136,19 @@ impl Session {
         }
     }
 
+    /// One of this peer's transports, by the id a request gave.
+    fn own_transport(&self, transport_id: &str) -> Result<PeerTransport> {
+        let (room, peer_id) = self.member()?;
+        let id: TransportId = parse_id("transport", transport_id)?;
+        let state = room.lock();
+        state
+            .peers
+            .get(&peer_id)
+            .and_then(|p| p.transports.get(&id))
+            .map(|(t, _)| t.clone())
+            .ok_or_else(|| not_found("transport", transport_id))
+    }
+
     fn member(&self) -> Result<(Arc<Room>, String)> {
         self.membership
             .clone()
@@ -268,15 +281,7 @@ impl Session {
     }
 
     async fn connect_webrtc_transport(&mut self, c: ConnectWebRtcTransport) -> Result<Value> {
-        let (room, peer_id) = self.member()?;
-        let id: TransportId = parse_id("transport", &c.transport_id)?;
-        let transport = room
-            .lock()
-            .peers
-            .get(&peer_id)
-            .and_then(|p| p.transports.get(&id))
-            .map(|(t, _)| t.clone())
-            .ok_or_else(|| not_found("transport", &c.transport_id))?;
+        let transport = self.own_transport(&c.transport_id)?;
         let PeerTransport::WebRtc(transport) = transport else {
             return Err(RequestError::new(
                 ErrorCode::InvalidState,

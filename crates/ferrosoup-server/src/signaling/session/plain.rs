@@ -63,15 +63,7 @@ impl Session {
         &mut self,
         c: ConnectPlainTransport,
     ) -> Result<Value> {
-        let (room, peer_id) = self.member()?;
-        let id: TransportId = parse_id("transport", &c.transport_id)?;
-        let transport = room
-            .lock()
-            .peers
-            .get(&peer_id)
-            .and_then(|p| p.transports.get(&id))
-            .map(|(t, _)| t.clone())
-            .ok_or_else(|| not_found("transport", &c.transport_id))?;
+        let transport = self.own_transport(&c.transport_id)?;
         let PeerTransport::Plain(transport) = transport else {
             return Err(RequestError::new(
                 ErrorCode::InvalidState,
