@@ -6,7 +6,8 @@
 //!
 //! - a new spatial layer (another simulcast stream) starts at one of its key frames, which is requested when the
 //!   target changes;
-//! - a higher temporal layer starts at a frame that is a layer sync point (VP8 `Y` bit) or a key frame;
+//! - a higher temporal layer starts at a frame that is a layer sync point (VP8 `Y` bit, VP9 `U` bit, AV1: the
+//!   dependency descriptor marks the frame a switch point of that layer's decode target) or a key frame;
 //! - a lower temporal layer takes effect at the next frame start, so no frame is cut in half.
 //!
 //! Packets of the current stream above the current temporal layer are dropped (the rewriter closes the sequence gap).
@@ -15,6 +16,9 @@
 //! by the descriptor's spatial id, a higher one starts at a key frame (K-SVC layers depend on each other only there),
 //! a lower one at the next picture, and the last packet of the highest forwarded layer gets the marker bit (the
 //! receiver's end of picture).
+//!
+//! AV1 carries its layer ids in the dependency descriptor extension (`rtp::dependency_descriptor`); besides key
+//! frames, a frame the descriptor marks as a switch point of the target's decode target lets the selector go up.
 
 pub(crate) use crate::consumer::ConsumerLayers as Layers;
 
@@ -42,6 +46,19 @@ pub(crate) struct PacketLayers {
     /// SVC: the spatial layer of the packet, and whether it ends that layer's frame.
     pub spatial_id: Option<u8>,
     pub end_of_frame: bool,
+    /// AV1 dependency descriptor: bit `4 * spatial + temporal` set when the frame is a switch point of the decode
+    /// target made of those layers (spatial and temporal ids below 4).
+    pub switch_points: u16,
+}
+
+impl PacketLayers {
+    /// Whether the receiver may start decoding `layers` at this frame (besides key frames).
+    pub fn is_switch_point(&self, layers: Layers) -> bool {
+        let bit = 4 * u32::from(layers.spatial_layer) + u32::from(layers.temporal_layer);
+        layers.spatial_layer < 4
+            && layers.temporal_layer < 4
+            && self.switch_points & (1 << bit) != 0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -173,8 +190,11 @@ impl LayerSelector {
         };
         // Decisions are taken where a picture starts (its first packet, spatial layer 0).
         if p.frame_start {
-            // Down at any picture; up only at a key picture.
-            if self.target.spatial_layer < next.spatial_layer || p.key_frame {
+            // Down at any picture; up only at a key picture or where the dependency structure allows it.
+            if self.target.spatial_layer < next.spatial_layer
+                || p.key_frame
+                || p.is_switch_point(self.target)
+            {
                 next.spatial_layer = self.target.spatial_layer;
             }
             if tid > next.temporal_layer
@@ -236,7 +256,33 @@ mod tests {
             layer_sync: false,
             spatial_id: Some(sid),
             end_of_frame: end,
+            switch_points: 0,
         }
+    }
+
+    #[test]
+    fn av1_svc_goes_up_at_a_switch_point_of_the_target() {
+        let mut s = LayerSelector::new(3, 3, true);
+        s.set_target(Layers::new(0, 2));
+        s.on_packet(svc(0, 0, true, true, true));
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        s.set_target(Layers::new(1, 2));
+        // A picture whose frames are no switch point of (1, 2): stays at layer 0.
+        let mut p = svc(0, 0, true, false, true);
+        p.switch_points = 1 << 2;
+        s.on_packet(p);
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        p.switch_points |= 1 << (4 + 2);
+        assert!(p.is_switch_point(Layers::new(1, 2)));
+        s.on_packet(p);
+        assert_eq!(s.current, Some(Layers::new(1, 2)));
+        assert_eq!(
+            s.on_packet(svc(1, 0, false, false, true)),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: true
+            }
+        );
     }
 
     #[test]

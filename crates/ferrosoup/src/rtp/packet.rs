@@ -1289,7 +1289,7 @@ impl ExtensionWriter<'_> {
         if id == 0 || data.is_empty() || data.len() > 255 {
             return false;
         }
-        if !self.two_byte && (id > 14 || data.len() > 16) && !self.to_two_byte() {
+        if !self.two_byte && (id > 14 || data.len() > 16) && !self.convert_to_two_byte() {
             return false;
         }
         if self.two_byte {
@@ -1302,7 +1302,7 @@ impl ExtensionWriter<'_> {
     }
 
     /// Re-encodes the one-byte elements written so far in the two-byte form (each header grows by one byte).
-    fn to_two_byte(&mut self) -> bool {
+    fn convert_to_two_byte(&mut self) -> bool {
         let mut old = [0u8; 512];
         let body = self.out.get(self.body_start..).unwrap_or(&[]);
         let Some(copy) = old.get_mut(..body.len()) else {
