@@ -98,6 +98,10 @@ async function waitWidth(b, width, timeout, what) {
 const MODES = {
   simulcast: { codec: 'vp8', simulcast: '1' },
   svc: { codec: 'vp9', svc: 'L3T3_KEY' },
+  // AV1's layers are known only from the dependency descriptor extension, which ferrosoup parses and rewrites.
+  'AV1 simulcast': { codec: 'av1', simulcast: '1' },
+  'AV1 SVC L3T3_KEY': { codec: 'av1', svc: 'L3T3_KEY' },
+  'AV1 SVC L3T3': { codec: 'av1', svc: 'L3T3' },
 };
 
 async function setupCall(env, room, query = {}, mode = 'simulcast') {
@@ -151,11 +155,15 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
     { mode: 'simulcast', absCapture: false },
     { mode: 'simulcast', absCapture: true },
     { mode: 'svc', absCapture: false },
+    { mode: 'AV1 simulcast', absCapture: false },
+    { mode: 'AV1 SVC L3T3_KEY', absCapture: false },
+    { mode: 'AV1 SVC L3T3', absCapture: false },
   ];
   for (const { mode, absCapture } of variants) {
     test(`${mode}: preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
-      await env.withArtifacts(`${mode}-preferred-${absCapture}`, async () => {
-        const { b, consumerId } = await setupCall(env, `${mode}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
+      const slug = mode.replace(/\W+/g, '-');
+      await env.withArtifacts(`${slug}-preferred-${absCapture}`, async () => {
+        const { b, consumerId } = await setupCall(env, `${slug}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
         // Unlimited loopback: the estimate climbs and B ends up on the top layer.
         const up = await waitWidth(b, TOP_WIDTH, 40000, 'top layer on a free link');
 
@@ -172,7 +180,29 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         for (const s of [0, 1, 2]) assert.ok(layers.includes(s), `consumerLayersChanged reported layer ${s}: ${layers}`);
         const v = await videoOf(b);
         assert.ok(v.keyFramesDecoded >= 3, `a key frame per switch: ${JSON.stringify(v)}`);
-        console.log(`# ${mode} abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms`);
+        let temporal = '';
+        if (mode.startsWith('AV1')) {
+          assert.equal(v.mimeType, 'video/AV1', `B decodes AV1: ${JSON.stringify(v)}`);
+          // Temporal layers, known only from the dependency descriptor: the lowest one is a fraction of the frames.
+          const fps = async () => {
+            const before = (await videoOf(b)).framesDecoded;
+            await sleep(4000);
+            return ((await videoOf(b)).framesDecoded - before) / 4;
+          };
+          await sleep(1000);
+          const all = await fps();
+          await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2, temporalLayer: 0 });
+          await sleep(1000);
+          const t0 = await fps();
+          await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2, temporalLayer: 2 });
+          await sleep(1000);
+          const again = await fps();
+          const w = (await videoOf(b)).frameWidth;
+          temporal = `; frames/s at T2 ${all}, T0 ${t0}, T2 again ${again} (${w} px)`;
+          assert.ok(t0 > 0.5 && t0 < 0.75 * Math.min(all, again), `the lowest temporal layer has fewer frames, still decoding${temporal}`);
+          assert.equal(w, TOP_WIDTH, `still the top spatial layer${temporal}`);
+        }
+        console.log(`# ${mode} abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms${temporal}`);
       });
     });
   }

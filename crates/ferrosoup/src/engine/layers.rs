@@ -46,6 +46,8 @@ pub(crate) struct PacketLayers {
     /// SVC: the spatial layer of the packet, and whether it ends that layer's frame.
     pub spatial_id: Option<u8>,
     pub end_of_frame: bool,
+    /// The first packet of a frame of any spatial layer (`frame_start` is only the first of a picture).
+    pub layer_frame_start: bool,
     /// AV1 dependency descriptor: bit `4 * spatial + temporal` set when the frame is a switch point of the decode
     /// target made of those layers (spatial and temporal ids below 4).
     pub switch_points: u16,
@@ -160,14 +162,7 @@ impl LayerSelector {
         let mut next = current;
         if let (Some(tid), true) = (p.temporal_id, self.temporal_layers > 1) {
             if p.frame_start {
-                if tid > next.temporal_layer
-                    && tid <= self.target.temporal_layer
-                    && (p.layer_sync || p.key_frame)
-                {
-                    next.temporal_layer = tid;
-                } else if self.target.temporal_layer < next.temporal_layer {
-                    next.temporal_layer = self.target.temporal_layer;
-                }
+                self.follow_temporal(&p, tid, p.spatial_id.unwrap_or(0), &mut next);
             }
             if tid > next.temporal_layer {
                 self.set_current(next);
@@ -197,14 +192,17 @@ impl LayerSelector {
             {
                 next.spatial_layer = self.target.spatial_layer;
             }
-            if tid > next.temporal_layer
-                && tid <= self.target.temporal_layer
-                && (p.layer_sync || p.key_frame)
-            {
-                next.temporal_layer = tid;
-            } else if self.target.temporal_layer < next.temporal_layer {
-                next.temporal_layer = self.target.temporal_layer;
-            }
+            self.follow_temporal(&p, tid, next.spatial_layer, &mut next);
+        } else if p.layer_frame_start
+            && sid == next.spatial_layer
+            && tid <= next.temporal_layer
+            && self.target.temporal_layer > next.temporal_layer
+            && p.is_switch_point(Layers::new(sid, self.target.temporal_layer))
+        {
+            // AV1 K-SVC: an upper spatial layer's frame can be the switch point of its decode target when the
+            // picture's base frame is not (it is not part of that decode target). The lower layers' frames of this
+            // picture were forwarded (same temporal layer), so nothing it may need is missing.
+            next.temporal_layer = self.target.temporal_layer;
         }
         self.set_current(next);
         if sid > next.spatial_layer || tid > next.temporal_layer {
@@ -213,6 +211,21 @@ impl LayerSelector {
         Verdict::Forward {
             resync,
             end_of_picture: sid == next.spatial_layer && p.end_of_frame,
+        }
+    }
+
+    /// At a frame start: down to the target temporal layer at once; up where the frame allows it: at a layer sync
+    /// point or key frame up to the frame's own layer, or (AV1) straight to the target where the dependency
+    /// descriptor marks the frame a switch point of the target's decode target (`spatial`: the decode target's
+    /// spatial id within the stream).
+    fn follow_temporal(&self, p: &PacketLayers, tid: u8, spatial: u8, next: &mut Layers) {
+        let target = self.target.temporal_layer;
+        if target > next.temporal_layer && p.is_switch_point(Layers::new(spatial, target)) {
+            next.temporal_layer = target;
+        } else if tid > next.temporal_layer && tid <= target && (p.layer_sync || p.key_frame) {
+            next.temporal_layer = tid;
+        } else if target < next.temporal_layer {
+            next.temporal_layer = target;
         }
     }
 
@@ -256,8 +269,27 @@ mod tests {
             layer_sync: false,
             spatial_id: Some(sid),
             end_of_frame: end,
+            layer_frame_start: picture_start,
             switch_points: 0,
         }
+    }
+
+    #[test]
+    fn av1_temporal_up_at_a_switch_point_of_the_target_decode_target() {
+        let mut s = LayerSelector::new(1, 3, false);
+        s.set_target(Layers::new(0, 0));
+        s.on_packet(pkt(0, true, Some(0), false));
+        s.set_target(Layers::new(0, 2));
+        // A T1 frame that is no switch point of decode target (0, 2): T1 and T2 still dropped.
+        let mut t1 = pkt(0, false, Some(1), false);
+        t1.switch_points = 1 << 1;
+        assert_eq!(s.on_packet(t1), Verdict::Drop);
+        // A T0 frame that is (as in libwebrtc's L1T3): straight to T2.
+        let mut t0 = pkt(0, false, Some(0), false);
+        t0.switch_points = 0b111;
+        s.on_packet(t0);
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        assert!(matches!(s.on_packet(t1), Verdict::Forward { .. }));
     }
 
     #[test]
@@ -283,6 +315,18 @@ mod tests {
                 end_of_picture: true
             }
         );
+        // Temporal: down at once, up at the layer-1 frame that is a switch point of decode target (1, 2).
+        s.set_target(Layers::new(1, 0));
+        s.on_packet(svc(0, 0, true, false, false));
+        assert_eq!(s.current, Some(Layers::new(1, 0)));
+        s.set_target(Layers::new(1, 2));
+        s.on_packet(svc(0, 0, true, false, false));
+        assert_eq!(s.current, Some(Layers::new(1, 0)));
+        let mut upper = svc(1, 0, false, false, true);
+        upper.layer_frame_start = true;
+        upper.switch_points = 1 << (4 + 2);
+        s.on_packet(upper);
+        assert_eq!(s.current, Some(Layers::new(1, 2)));
     }
 
     #[test]

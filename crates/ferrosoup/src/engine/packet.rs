@@ -626,6 +626,7 @@ fn packet_layers(
     if let (Some(CodecKind::Av1), Some(d), Some(s)) = (codec, dd, dd_state.structure()) {
         layers.key_frame = d.is_key_frame() || is_keyframe(CodecKind::Av1, payload);
         layers.frame_start = d.start_of_frame && d.spatial_id == 0;
+        layers.layer_frame_start = d.start_of_frame;
         layers.end_of_frame = d.end_of_frame;
         layers.temporal_id = Some(d.temporal_id);
         layers.spatial_id = Some(d.spatial_id);
