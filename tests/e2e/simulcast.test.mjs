@@ -163,7 +163,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
     test(`${mode}: preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
       const slug = mode.replace(/\W+/g, '-');
       await env.withArtifacts(`${slug}-preferred-${absCapture}`, async () => {
-        const { b, consumerId } = await setupCall(env, `${slug}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
+        const { a, b, consumerId } = await setupCall(env, `${slug}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
         // Unlimited loopback: the estimate climbs and B ends up on the top layer.
         const up = await waitWidth(b, TOP_WIDTH, 40000, 'top layer on a free link');
 
@@ -184,9 +184,19 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         if (mode.startsWith('AV1')) {
           assert.equal(v.mimeType, 'video/AV1', `B decodes AV1: ${JSON.stringify(v)}`);
           // Temporal layers, known only from the dependency descriptor: the lowest one is a fraction of the frames.
+          // What A encodes (its top encoding) beside what B decodes: software AV1 SVC on a shared 2-core machine may
+          // not keep up with the camera, and then B's rate follows A's.
+          const encoded = async () => {
+            const list = await a.page.evaluate(() => window.ferrosoup.producerStats());
+            const out = list.find((p) => p.kind === 'video')?.outbound || [];
+            return Math.max(0, ...out.map((o) => o.framesEncoded ?? 0));
+          };
+          const sent = [];
           const fps = async () => {
             const before = (await videoOf(b)).framesDecoded;
+            const encodedBefore = await encoded();
             await sleep(4000);
+            sent.push(((await encoded()) - encodedBefore) / 4);
             return ((await videoOf(b)).framesDecoded - before) / 4;
           };
           await sleep(1000);
@@ -194,11 +204,15 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
           await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2, temporalLayer: 0 });
           await sleep(1000);
           const t0 = await fps();
+          const lastLayers = async () => (await b.page.evaluate(() => window.ferrosoup.notifications))
+            .filter((n) => n.type === 'consumerLayersChanged' && n.data.consumerId === consumerId).at(-1)?.data;
+          const upAt = Date.now();
           await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2, temporalLayer: 2 });
-          await sleep(1000);
+          await poll(async () => (await lastLayers())?.temporalLayer === 2, { timeout: 10000, interval: 100, what: 'back to temporal layer 2' });
+          const tUp = Date.now() - upAt;
           const again = await fps();
           const w = (await videoOf(b)).frameWidth;
-          temporal = `; frames/s at T2 ${all}, T0 ${t0}, T2 again ${again} (${w} px)`;
+          temporal = `; frames/s at T2 ${all}, T0 ${t0}, T2 again ${again} after ${tUp} ms (${w} px; A encoded ${sent.join(', ')})`;
           assert.ok(t0 > 0.5 && t0 < 0.75 * Math.min(all, again), `the lowest temporal layer has fewer frames, still decoding${temporal}`);
           assert.equal(w, TOP_WIDTH, `still the top spatial layer${temporal}`);
         }
