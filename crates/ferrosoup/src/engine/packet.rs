@@ -220,6 +220,13 @@ impl Engine {
             .then(|| packet.extension(p.dd_ext))
             .flatten()
             .and_then(|data| s.dd.parse(data));
+        if let (Some(d), true) = (&dd, tracing::enabled!(tracing::Level::DEBUG)) {
+            if d.structure_attached {
+                let raw = packet.extension(p.dd_ext).unwrap_or(&[]);
+                let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                tracing::debug!(stream, dd = %hex, "dependency structure");
+            }
+        }
         let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);

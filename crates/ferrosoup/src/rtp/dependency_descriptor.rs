@@ -641,6 +641,50 @@ mod tests {
         assert_eq!(&out[..n], &src[..]);
     }
 
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Chromium 156's AV1 `L3T3_KEY` key frame descriptor at 960x540, captured by ferrosoup's debug log.
+    const CHROME_L3T3_KEY: &str = "c00001c0081485214eaaaaa8000600004000100002aa80a8000600004000100002a000a80006000040\
+        0016d549241b5524906d54923157e001974ca864330e222396eca8655304224390eca8775300ef008601df010d03bf021b1f80";
+
+    #[test]
+    fn chrome_l3t3_key_structure() {
+        let mut st = DdState::default();
+        let d = st.parse(&unhex(CHROME_L3T3_KEY)).expect("parses");
+        let s = st.structure().expect("structure");
+        assert!(d.is_key_frame() && d.start_of_frame);
+        assert_eq!((d.spatial_id, d.temporal_id), (0, 0));
+        assert_eq!(s.decode_target_count, 9);
+        assert_eq!((s.max_spatial_id, s.max_temporal_id), (2, 2));
+        assert_eq!(s.decode_target_layers[8], (2, 2));
+        assert_eq!(s.decode_target_of(1, 1), Some(4));
+        assert_eq!(
+            s.resolutions.map(|r| r[..3].to_vec()),
+            Some(vec![(240, 135), (480, 270), (960, 540)])
+        );
+        assert_eq!(s.decode_targets_up_to(0, 2), 0b000_000_111);
+        assert_eq!(s.decode_targets_up_to(1, 0), 0b000_001_001);
+        // Chrome itself marked the top spatial layer's decode targets inactive (not encoded yet).
+        assert_eq!(d.active_decode_targets, Some(0b000_111_111));
+        // K-SVC: a layer's T0 delta frame is the switch point of that layer's decode targets only.
+        assert_eq!((s.chain_count, s.template_count), (3, 15));
+        let t11 = s.templates[11];
+        assert_eq!((t11.spatial_id, t11.temporal_id), (2, 0));
+        for dt in 0..9 {
+            let expected = if dt >= 6 {
+                Dti::Switch
+            } else {
+                Dti::NotPresent
+            };
+            assert_eq!(Dti::from_bits(t11.dtis >> (2 * dt)), expected, "dt {dt}");
+        }
+    }
+
     #[test]
     fn ns_matches_the_spec() {
         // ns(5): w=3, m=3; values 0..2 in 2 bits, 3..4 as (v<<1)-m+extra.
