@@ -98,6 +98,10 @@ async function waitWidth(b, width, timeout, what) {
 const MODES = {
   simulcast: { codec: 'vp8', simulcast: '1' },
   svc: { codec: 'vp9', svc: 'L3T3_KEY' },
+  // AV1's layers are known only from the dependency descriptor extension, which ferrosoup parses and rewrites.
+  'AV1 simulcast': { codec: 'av1', simulcast: '1' },
+  'AV1 SVC L3T3_KEY': { codec: 'av1', svc: 'L3T3_KEY' },
+  'AV1 SVC L3T3': { codec: 'av1', svc: 'L3T3' },
 };
 
 async function setupCall(env, room, query = {}, mode = 'simulcast') {
@@ -151,16 +155,79 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
     { mode: 'simulcast', absCapture: false },
     { mode: 'simulcast', absCapture: true },
     { mode: 'svc', absCapture: false },
+    { mode: 'AV1 simulcast', absCapture: false },
+    { mode: 'AV1 SVC L3T3_KEY', absCapture: false },
+    { mode: 'AV1 SVC L3T3', absCapture: false },
   ];
   for (const { mode, absCapture } of variants) {
     test(`${mode}: preferred layers switch the spatial layer (abs-capture-time ${absCapture ? 'on' : 'off'})`, { timeout: 120000 }, async () => {
-      await env.withArtifacts(`${mode}-preferred-${absCapture}`, async () => {
-        const { b, consumerId } = await setupCall(env, `${mode}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
+      const slug = mode.replace(/\W+/g, '-');
+      await env.withArtifacts(`${slug}-preferred-${absCapture}`, async () => {
+        const { a, b, consumerId } = await setupCall(env, `${slug}-pref-${absCapture}`, absCapture ? { abscapture: '1' } : {}, mode);
         // Unlimited loopback: the estimate climbs and B ends up on the top layer.
         const up = await waitWidth(b, TOP_WIDTH, 40000, 'top layer on a free link');
+        let meter = '';
+        if (mode.startsWith('AV1')) {
+          // The server meters AV1 layers from the descriptor (what the bandwidth allocation prices layers at); read
+          // while every layer is needed (A stops encoding unneeded simulcast layers).
+          await sleep(1500);
+          const producerId = await a.page.evaluate(() => window.ferrosoup.producers.video);
+          const inbound = await request(a, 'getProducerStats', { producerId });
+          const top = inbound.at(-1).bitrateByLayer;
+          const base = inbound.length > 1 ? '2.0' : '0.0';
+          meter = `; bit/s by layer of the top stream ${JSON.stringify(top)}`;
+          assert.ok(top['2.2'] > top[base] && top[base] > 0, `per-layer bitrates measured${meter}`);
+        }
 
         await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 0, temporalLayer: 2 });
         const down = await waitWidth(b, TOP_WIDTH / 4, 15000, 'preferred spatial layer 0');
+        let temporal = '';
+        if (mode.startsWith('AV1')) {
+          const v = await videoOf(b);
+          assert.equal(v.mimeType, 'video/AV1', `B decodes AV1: ${JSON.stringify(v)}`);
+          const extensions = await b.page.evaluate(() => window.ferrosoup.consumers
+            .find((c) => c.consumer.kind === 'video').consumer.rtpParameters.headerExtensions.map((e) => e.uri));
+          assert.ok(extensions.some((u) => u.includes('dependency-descriptor')), `B receives the dependency descriptor: ${extensions}`);
+          // Temporal layers, known only from the dependency descriptor: the lowest one is a fraction of the frames.
+          // On spatial layer 0, which costs little, so that the time back up is the selector's, not the bandwidth
+          // estimator's (going back to T2 at 960 px waits for the estimate to climb again: 1–10+ s).
+          // What A encodes (its top encoding) beside what B decodes: software AV1 SVC on a shared 2-core machine may
+          // not keep up with the camera, and then B's rate follows A's.
+          const encoded = async () => {
+            const list = await a.page.evaluate(() => window.ferrosoup.producerStats());
+            const out = list.find((p) => p.kind === 'video')?.outbound || [];
+            return Math.max(0, ...out.map((o) => o.framesEncoded ?? 0));
+          };
+          const sent = [];
+          const fps = async () => {
+            const before = (await videoOf(b)).framesDecoded;
+            const encodedBefore = await encoded();
+            await sleep(4000);
+            sent.push(((await encoded()) - encodedBefore) / 4);
+            return ((await videoOf(b)).framesDecoded - before) / 4;
+          };
+          await sleep(1000);
+          const all = await fps();
+          await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 0, temporalLayer: 0 });
+          await sleep(1000);
+          const t0 = await fps();
+          const lastLayers = async () => (await b.page.evaluate(() => window.ferrosoup.notifications))
+            .filter((n) => n.type === 'consumerLayersChanged' && n.data.consumerId === consumerId).at(-1)?.data;
+          const upAt = Date.now();
+          await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 0, temporalLayer: 2 });
+          try {
+            await poll(async () => (await lastLayers())?.temporalLayer === 2, { timeout: 10000, interval: 100, what: 'back to temporal layer 2' });
+          } catch (err) {
+            err.message += `\n${await diagnose(b)}`;
+            throw err;
+          }
+          const tUp = Date.now() - upAt;
+          const again = await fps();
+          const w = (await videoOf(b)).frameWidth;
+          temporal = `; frames/s at T2 ${all}, T0 ${t0}, T2 again ${again} after ${tUp} ms (${w} px; A encoded ${sent.join(', ')})`;
+          assert.ok(t0 > 0.5 && t0 < 0.75 * Math.min(all, again), `the lowest temporal layer has fewer frames, still decoding${temporal}`);
+          assert.equal(w, TOP_WIDTH / 4, `still spatial layer 0${temporal}`);
+        }
         await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 1 });
         await waitWidth(b, TOP_WIDTH / 2, 15000, 'preferred spatial layer 1');
         await request(b, 'setConsumerPreferredLayers', { consumerId, spatialLayer: 2 });
@@ -172,7 +239,7 @@ describe('simulcast (Chromium → ferrosoup → Chromium)', () => {
         for (const s of [0, 1, 2]) assert.ok(layers.includes(s), `consumerLayersChanged reported layer ${s}: ${layers}`);
         const v = await videoOf(b);
         assert.ok(v.keyFramesDecoded >= 3, `a key frame per switch: ${JSON.stringify(v)}`);
-        console.log(`# ${mode} abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms`);
+        console.log(`# ${mode} abs-capture-time=${absCapture}: top layer after ${up} ms, down in ${down} ms, up again in ${back} ms${temporal}${meter}`);
       });
     });
   }

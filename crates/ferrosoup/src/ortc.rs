@@ -1653,7 +1653,7 @@ mod tests {
                    "scaleResolutionDownBy": 2.0, "maxBitrate": 500000, "active": true})
         );
         let ids: Vec<u8> = consumable.header_extensions.iter().map(|e| e.id).collect();
-        assert_eq!(ids, [1, 4, 5, 8, 9, 10, 11]);
+        assert_eq!(ids, [1, 4, 5, 7, 8, 9, 10, 11]);
 
         assert_eq!(
             producer_header_extension_ids(MediaKind::Video, &params.header_extensions, &caps),

@@ -181,9 +181,9 @@ fn build_supported() -> RtpCapabilities {
         ext(Audio, extension_uri::TRANSPORT_WIDE_CC_01, 5, Recvonly),
         ext(Video, extension_uri::TRANSPORT_WIDE_CC_01, 5, Sendrecv),
         ext(Audio, extension_uri::SSRC_AUDIO_LEVEL, 6, Sendrecv),
-        // Received (needed to understand AV1 SVC) but not forwarded: it would have to be
-        // rewritten per consumer once layers are dropped.
-        ext(Video, extension_uri::DEPENDENCY_DESCRIPTOR, 7, Recvonly),
+        // Forwarded, rewritten per consumer (frame numbers, active decode targets): Chrome's AV1
+        // decoder needs it on SVC streams, and mediasoup-client keeps it for AV1/H264 consumers.
+        ext(Video, extension_uri::DEPENDENCY_DESCRIPTOR, 7, Sendrecv),
         ext(Video, extension_uri::VIDEO_ORIENTATION, 8, Sendrecv),
         ext(Video, extension_uri::TOFFSET, 9, Sendrecv),
         ext(Audio, extension_uri::ABS_CAPTURE_TIME, 10, Sendrecv),

@@ -10,7 +10,7 @@ use super::retransmit::SentRing;
 use super::transport::TransportKey;
 use crate::ids::ConsumerId;
 use crate::producer::ProducerType;
-use crate::rtp::picture_id::Vp8Continuity;
+use crate::rtp::picture_id::{FrameNumberContinuity, Vp8Continuity};
 use crate::rtp::{CodecKind, ExtensionIdMap, RtpRewriter};
 use crate::rtp_parameters::{MediaKind, RtpParameters};
 use crate::Error;
@@ -40,6 +40,9 @@ pub(crate) struct ConsumerState {
     pub layers: Option<LayerSelector>,
     /// Keeps VP8 picture ids continuous across simulcast stream switches.
     pub vp8: Option<Vp8Continuity>,
+    /// The dependency descriptor's id (0: not negotiated) and its frame numbers, continuous across stream switches.
+    pub dd_ext: u8,
+    pub dd_frames: FrameNumberContinuity,
     /// The highest spatial layer this consumer may want (its preferred one; see `demand`); `None` while inactive.
     pub needed_spatial: Option<u8>,
     /// Share of the transport's bitrate relative to its other consumers (1–255, default 1).
@@ -139,6 +142,8 @@ impl ConsumerState {
             }),
             vp8: (media.and_then(|m| CodecKind::from_mime(&m.mime_type)) == Some(CodecKind::Vp8))
                 .then(Vp8Continuity::default),
+            dd_ext: ext_id(crate::rtp_parameters::extension_uri::DEPENDENCY_DESCRIPTOR),
+            dd_frames: FrameNumberContinuity::default(),
             needed_spatial: None,
             priority: if p.screen_share {
                 SCREEN_SHARE_PRIORITY

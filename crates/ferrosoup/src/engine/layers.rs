@@ -6,7 +6,8 @@
 //!
 //! - a new spatial layer (another simulcast stream) starts at one of its key frames, which is requested when the
 //!   target changes;
-//! - a higher temporal layer starts at a frame that is a layer sync point (VP8 `Y` bit) or a key frame;
+//! - a higher temporal layer starts at a frame that is a layer sync point (VP8 `Y` bit, VP9 `U` bit, AV1: the
+//!   dependency descriptor marks the frame a switch point of that layer's decode target) or a key frame;
 //! - a lower temporal layer takes effect at the next frame start, so no frame is cut in half.
 //!
 //! Packets of the current stream above the current temporal layer are dropped (the rewriter closes the sequence gap).
@@ -15,6 +16,9 @@
 //! by the descriptor's spatial id, a higher one starts at a key frame (K-SVC layers depend on each other only there),
 //! a lower one at the next picture, and the last packet of the highest forwarded layer gets the marker bit (the
 //! receiver's end of picture).
+//!
+//! AV1 carries its layer ids in the dependency descriptor extension (`rtp::dependency_descriptor`); besides key
+//! frames, a frame the descriptor marks as a switch point of the target's decode target lets the selector go up.
 
 pub(crate) use crate::consumer::ConsumerLayers as Layers;
 
@@ -42,6 +46,21 @@ pub(crate) struct PacketLayers {
     /// SVC: the spatial layer of the packet, and whether it ends that layer's frame.
     pub spatial_id: Option<u8>,
     pub end_of_frame: bool,
+    /// The first packet of a frame of any spatial layer (`frame_start` is only the first of a picture).
+    pub layer_frame_start: bool,
+    /// AV1 dependency descriptor: bit `4 * spatial + temporal` set when the frame is a switch point of the decode
+    /// target made of those layers (spatial and temporal ids below 4).
+    pub switch_points: u16,
+}
+
+impl PacketLayers {
+    /// Whether the receiver may start decoding `layers` at this frame (besides key frames).
+    pub fn is_switch_point(&self, layers: Layers) -> bool {
+        let bit = 4 * u32::from(layers.spatial_layer) + u32::from(layers.temporal_layer);
+        layers.spatial_layer < 4
+            && layers.temporal_layer < 4
+            && self.switch_points & (1 << bit) != 0
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -143,14 +162,7 @@ impl LayerSelector {
         let mut next = current;
         if let (Some(tid), true) = (p.temporal_id, self.temporal_layers > 1) {
             if p.frame_start {
-                if tid > next.temporal_layer
-                    && tid <= self.target.temporal_layer
-                    && (p.layer_sync || p.key_frame)
-                {
-                    next.temporal_layer = tid;
-                } else if self.target.temporal_layer < next.temporal_layer {
-                    next.temporal_layer = self.target.temporal_layer;
-                }
+                self.follow_temporal(&p, tid, p.spatial_id.unwrap_or(0), &mut next);
             }
             if tid > next.temporal_layer {
                 self.set_current(next);
@@ -173,18 +185,24 @@ impl LayerSelector {
         };
         // Decisions are taken where a picture starts (its first packet, spatial layer 0).
         if p.frame_start {
-            // Down at any picture; up only at a key picture.
-            if self.target.spatial_layer < next.spatial_layer || p.key_frame {
+            // Down at any picture; up only at a key picture or where the dependency structure allows it.
+            if self.target.spatial_layer < next.spatial_layer
+                || p.key_frame
+                || p.is_switch_point(self.target)
+            {
                 next.spatial_layer = self.target.spatial_layer;
             }
-            if tid > next.temporal_layer
-                && tid <= self.target.temporal_layer
-                && (p.layer_sync || p.key_frame)
-            {
-                next.temporal_layer = tid;
-            } else if self.target.temporal_layer < next.temporal_layer {
-                next.temporal_layer = self.target.temporal_layer;
-            }
+            self.follow_temporal(&p, tid, next.spatial_layer, &mut next);
+        } else if p.layer_frame_start
+            && sid == next.spatial_layer
+            && tid <= next.temporal_layer
+            && self.target.temporal_layer > next.temporal_layer
+            && p.is_switch_point(Layers::new(sid, self.target.temporal_layer))
+        {
+            // AV1 K-SVC: an upper spatial layer's frame can be the switch point of its decode target when the
+            // picture's base frame is not (it is not part of that decode target). The lower layers' frames of this
+            // picture were forwarded (same temporal layer), so nothing it may need is missing.
+            next.temporal_layer = self.target.temporal_layer;
         }
         self.set_current(next);
         if sid > next.spatial_layer || tid > next.temporal_layer {
@@ -193,6 +211,21 @@ impl LayerSelector {
         Verdict::Forward {
             resync,
             end_of_picture: sid == next.spatial_layer && p.end_of_frame,
+        }
+    }
+
+    /// At a frame start: down to the target temporal layer at once; up where the frame allows it: at a layer sync
+    /// point or key frame up to the frame's own layer, or (AV1) straight to the target where the dependency
+    /// descriptor marks the frame a switch point of the target's decode target (`spatial`: the decode target's
+    /// spatial id within the stream).
+    fn follow_temporal(&self, p: &PacketLayers, tid: u8, spatial: u8, next: &mut Layers) {
+        let target = self.target.temporal_layer;
+        if target > next.temporal_layer && p.is_switch_point(Layers::new(spatial, target)) {
+            next.temporal_layer = target;
+        } else if tid > next.temporal_layer && tid <= target && (p.layer_sync || p.key_frame) {
+            next.temporal_layer = tid;
+        } else if target < next.temporal_layer {
+            next.temporal_layer = target;
         }
     }
 
@@ -236,7 +269,64 @@ mod tests {
             layer_sync: false,
             spatial_id: Some(sid),
             end_of_frame: end,
+            layer_frame_start: picture_start,
+            switch_points: 0,
         }
+    }
+
+    #[test]
+    fn av1_temporal_up_at_a_switch_point_of_the_target_decode_target() {
+        let mut s = LayerSelector::new(1, 3, false);
+        s.set_target(Layers::new(0, 0));
+        s.on_packet(pkt(0, true, Some(0), false));
+        s.set_target(Layers::new(0, 2));
+        // A T1 frame that is no switch point of decode target (0, 2): T1 and T2 still dropped.
+        let mut t1 = pkt(0, false, Some(1), false);
+        t1.switch_points = 1 << 1;
+        assert_eq!(s.on_packet(t1), Verdict::Drop);
+        // A T0 frame that is (as in libwebrtc's L1T3): straight to T2.
+        let mut t0 = pkt(0, false, Some(0), false);
+        t0.switch_points = 0b111;
+        s.on_packet(t0);
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        assert!(matches!(s.on_packet(t1), Verdict::Forward { .. }));
+    }
+
+    #[test]
+    fn av1_svc_goes_up_at_a_switch_point_of_the_target() {
+        let mut s = LayerSelector::new(3, 3, true);
+        s.set_target(Layers::new(0, 2));
+        s.on_packet(svc(0, 0, true, true, true));
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        s.set_target(Layers::new(1, 2));
+        // A picture whose frames are no switch point of (1, 2): stays at layer 0.
+        let mut p = svc(0, 0, true, false, true);
+        p.switch_points = 1 << 2;
+        s.on_packet(p);
+        assert_eq!(s.current, Some(Layers::new(0, 2)));
+        p.switch_points |= 1 << (4 + 2);
+        assert!(p.is_switch_point(Layers::new(1, 2)));
+        s.on_packet(p);
+        assert_eq!(s.current, Some(Layers::new(1, 2)));
+        assert_eq!(
+            s.on_packet(svc(1, 0, false, false, true)),
+            Verdict::Forward {
+                resync: false,
+                end_of_picture: true
+            }
+        );
+        // Temporal: down at once, up at the layer-1 frame that is a switch point of decode target (1, 2).
+        s.set_target(Layers::new(1, 0));
+        s.on_packet(svc(0, 0, true, false, false));
+        assert_eq!(s.current, Some(Layers::new(1, 0)));
+        s.set_target(Layers::new(1, 2));
+        s.on_packet(svc(0, 0, true, false, false));
+        assert_eq!(s.current, Some(Layers::new(1, 0)));
+        let mut upper = svc(1, 0, false, false, true);
+        upper.layer_frame_start = true;
+        upper.switch_points = 1 << (4 + 2);
+        s.on_packet(upper);
+        assert_eq!(s.current, Some(Layers::new(1, 2)));
     }
 
     #[test]

@@ -15,9 +15,10 @@ use super::transport::TransportKey;
 use super::transport::TransportState;
 use super::Engine;
 use crate::router::RouterEvent;
+use crate::rtp::dependency_descriptor::{self, DdState, Descriptor, Dti, Structure};
 use crate::rtp::{
-    classify_packet, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions, CodecKind,
-    PacketClass, PayloadDescriptor, Rewritten, RtpPacket,
+    classify_packet, is_keyframe, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions,
+    CodecKind, PacketClass, PayloadDescriptor, Rewritten, RtpPacket,
 };
 use crate::rtp_parameters::MediaKind;
 
@@ -241,7 +242,18 @@ impl Engine {
         packet.set_ssrc(s.mapped_ssrc);
         packet.remap_extensions(&p.ext_map);
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
-        let layers = packet_layers(codec, stream, packet.payload());
+        let dd = (p.dd_ext != 0)
+            .then(|| packet.extension(p.dd_ext))
+            .flatten()
+            .and_then(|data| s.dd.parse(data));
+        if let (Some(d), true) = (&dd, tracing::enabled!(tracing::Level::DEBUG)) {
+            if d.structure_attached {
+                let raw = packet.extension(p.dd_ext).unwrap_or(&[]);
+                let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+                tracing::debug!(stream, dd = %hex, "dependency structure");
+            }
+        }
+        let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);
         s.bytes += len as u64;
@@ -256,6 +268,16 @@ impl Engine {
             self.dropped.pipe_full +=
                 super::pipe::send_rtp(&p.pipe_sinks, packet.as_bytes()) as u64;
         }
+        // What consumers need to rewrite the dependency descriptor; the active decode targets only where the
+        // selector filters by it (AV1).
+        let dd = dd.and_then(|d| {
+            let s = p.streams.get(stream)?.dd.structure()?;
+            Some(DdInfo {
+                descriptor: d,
+                structure: s,
+                filtered: codec == Some(CodecKind::Av1),
+            })
+        });
         // Streams of this producer whose key frame a forwarding consumer waits for (to switch to it), one bit each.
         let mut key_frames_wanted: u64 = 0;
         for &ckey in &p.consumers {
@@ -305,6 +327,7 @@ impl Engine {
                 if let Some(vp8) = c.vp8.as_mut() {
                     vp8.require_sync();
                 }
+                c.dd_frames.require_sync();
             }
             if !c.rewriter.is_synced() {
                 let elapsed = c
@@ -318,7 +341,7 @@ impl Engine {
 
             let mut out = self.outbox.buffer();
             let Some((payload_len, twcc)) =
-                write_consumer_packet(&mut out, &packet, c, t, rewritten, end_of_picture)
+                write_consumer_packet(&mut out, &packet, c, t, rewritten, end_of_picture, dd)
             else {
                 self.outbox.recycle(out);
                 continue;
@@ -417,10 +440,11 @@ impl Engine {
                 .get(original.payload_type() as usize)
                 .copied()
                 .flatten();
-            let layers = packet_layers(codec, stream, original.payload());
+            let layers =
+                packet_layers(codec, stream, original.payload(), None, &Default::default());
             let end_of_picture = c.layers.as_ref().is_some_and(|l| l.ends_picture(&layers));
             let Some((_, twcc)) =
-                write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture)
+                write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture, None)
             else {
                 self.outbox.recycle(out);
                 continue;
@@ -530,9 +554,20 @@ impl Engine {
     }
 }
 
+/// A packet's dependency descriptor, resolved against its stream's structure.
+#[derive(Clone, Copy)]
+struct DdInfo<'a> {
+    descriptor: Descriptor,
+    structure: &'a Structure,
+    /// The selector filters this stream's layers by the descriptor: tell receivers which decode targets remain.
+    filtered: bool,
+}
+
 /// Writes the consumer's copy of a router-form packet into `out`: its own extension block (the extensions it
-/// negotiated, its mid, the transport's next transport-wide sequence number), SSRC, sequence number and timestamp.
-/// Returns the payload length and the transport-wide sequence number it got (for the bandwidth estimator).
+/// negotiated, its mid, the transport's next transport-wide sequence number, its dependency descriptor), SSRC,
+/// sequence number and timestamp. Returns the payload length and the transport-wide sequence number it got (for the
+/// bandwidth estimator). `dd`: the parsed descriptor of a packet forwarded now (`None` for a retransmission, whose
+/// descriptor only gets its frame number mapped).
 fn write_consumer_packet<B: AsRef<[u8]>>(
     out: &mut Vec<u8>,
     packet: &RtpPacket<B>,
@@ -540,11 +575,23 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     t: &mut TransportState,
     rewritten: Rewritten,
     end_of_picture: bool,
+    dd: Option<DdInfo<'_>>,
 ) -> Option<(usize, Option<u16>)> {
     let twcc = t.twcc_seq;
+    let mut dd_buf = [0u8; dependency_descriptor::MAX_LEN];
+    let dd_len = (c.dd_ext != 0)
+        .then(|| packet.extension(c.dd_ext))
+        .flatten()
+        .and_then(|src| consumer_dd(c, src, dd, &mut dd_buf));
     write_with_extensions(out, packet, |w| {
         for e in packet.extensions() {
             if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
+                if e.id == c.dd_ext {
+                    if let Some(data) = dd_len.and_then(|n| dd_buf.get(..n)) {
+                        w.push(e.id, data);
+                    }
+                    continue;
+                }
                 w.push(e.id, e.data);
             }
         }
@@ -572,12 +619,70 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     Some((view.payload_len(), twcc))
 }
 
-/// What the layer selection needs to know about a packet, from its payload descriptor.
-fn packet_layers(codec: Option<CodecKind>, stream: usize, payload: &[u8]) -> PacketLayers {
+/// The consumer's dependency descriptor, in `buf`: frame number continuous across stream switches and, where the
+/// selector filters by it, the active decode targets limited to the layers forwarded. Returns its length.
+fn consumer_dd(
+    c: &mut ConsumerState,
+    src: &[u8],
+    dd: Option<DdInfo<'_>>,
+    buf: &mut [u8; dependency_descriptor::MAX_LEN],
+) -> Option<usize> {
+    let Some(info) = dd else {
+        // Unparsed (no structure yet) or a retransmission: only the frame number (bytes 1–2) changes.
+        let n = src.len().min(buf.len());
+        buf.get_mut(..n)?.copy_from_slice(src.get(..n)?);
+        let frame = u16::from_be_bytes([*src.get(1)?, *src.get(2)?]);
+        buf.get_mut(1..3)?
+            .copy_from_slice(&c.dd_frames.peek(frame).to_be_bytes());
+        return Some(n);
+    };
+    let d = &info.descriptor;
+    let s = info.structure;
+    let frame = c.dd_frames.map(d.frame_number);
+    let active = c
+        .layers
+        .as_ref()
+        .and_then(|l| l.current.map(|cur| (l.svc, cur)))
+        .filter(|_| info.filtered && s.decode_target_count > 1)
+        .map(|(svc, cur)| {
+            // Simulcast: each stream's descriptor has spatial id 0, whichever stream it is.
+            let spatial = if svc { cur.spatial_layer } else { u8::MAX };
+            let mask = s.decode_targets_up_to(spatial, cur.temporal_layer);
+            mask & d.active_decode_targets.unwrap_or(u32::MAX)
+        });
+    dependency_descriptor::rewrite(src, d, s.decode_target_count, frame, active, buf)
+}
+
+/// What the layer selection needs to know about a packet, from its payload descriptor (and, for AV1, its dependency
+/// descriptor).
+fn packet_layers(
+    codec: Option<CodecKind>,
+    stream: usize,
+    payload: &[u8],
+    dd: Option<&Descriptor>,
+    dd_state: &DdState,
+) -> PacketLayers {
     let mut layers = PacketLayers {
         stream,
         ..Default::default()
     };
+    if let (Some(CodecKind::Av1), Some(d), Some(s)) = (codec, dd, dd_state.structure()) {
+        layers.key_frame = d.is_key_frame() || is_keyframe(CodecKind::Av1, payload);
+        layers.frame_start = d.start_of_frame && d.spatial_id == 0;
+        layers.layer_frame_start = d.start_of_frame;
+        layers.end_of_frame = d.end_of_frame;
+        layers.temporal_id = Some(d.temporal_id);
+        layers.spatial_id = Some(d.spatial_id);
+        for dt in 0..s.decode_target_count as usize {
+            let (sid, tid) = s.decode_target_layers[dt];
+            if d.dti(dt) == Dti::Switch && sid < 4 && tid < 4 {
+                layers.switch_points |= 1 << (4 * sid + tid);
+            }
+        }
+        layers.layer_sync =
+            layers.is_switch_point(super::layers::Layers::new(d.spatial_id, d.temporal_id));
+        return layers;
+    }
     let Some(descriptor) = codec.and_then(|c| PayloadDescriptor::parse(c, payload)) else {
         return layers;
     };

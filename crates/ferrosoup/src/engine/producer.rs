@@ -48,6 +48,8 @@ pub(crate) struct RecvStream {
     pub nack: NackTracker,
     /// Bitrate per temporal layer.
     pub meter: LayerMeter,
+    /// The latest AV1 dependency descriptor structure of this stream.
+    pub dd: crate::rtp::dependency_descriptor::DdState,
     /// 0–10: how well we receive this stream (from loss over the last report interval).
     pub score: u8,
     /// (expected, received) at the last score update.
@@ -82,6 +84,8 @@ pub(crate) struct ProducerState {
     pub rid_ext: u8,
     /// The sender's id of transport-wide-cc (0: not negotiated).
     pub twcc_ext: u8,
+    /// The router's id of the dependency descriptor, when the sender negotiated it (0: not).
+    pub dd_ext: u8,
     pub streams: Vec<RecvStream>,
     /// Temporal layers per stream, from the scalability mode (1 when none).
     pub temporal_layers: u8,
@@ -183,6 +187,7 @@ impl ProducerState {
                 ring: nack.then(PacketRing::new),
                 nack: NackTracker::new(),
                 meter: LayerMeter::default(),
+                dd: Default::default(),
                 score: 0,
                 score_base: (0, 0),
                 fraction_lost: 0,
@@ -223,6 +228,10 @@ impl ProducerState {
             mid_ext: ext_id(URI_MID),
             rid_ext: ext_id(URI_RID),
             twcc_ext: ext_id(crate::rtp_parameters::extension_uri::TRANSPORT_WIDE_CC_01),
+            dd_ext: match ext_id(crate::rtp_parameters::extension_uri::DEPENDENCY_DESCRIPTOR) {
+                0 => 0,
+                id => ext_map.get(id),
+            },
             rtp_parameters,
             consumable,
             pt_map,

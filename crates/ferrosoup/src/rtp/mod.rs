@@ -27,12 +27,14 @@
 //! Files, by idea:
 //! * [`packet`]: RTP header view, RFC 8285 extensions, RFC 7983/5761 demux.
 //! * [`codecs`]: VP8/VP9/H264/AV1 payload descriptors and key-frame detection.
+//! * [`dependency_descriptor`]: the AV1 dependency descriptor extension (layers, switch points, rewriting).
 //! * [`seq`]: serial-number arithmetic and the per-consumer seq/ts rewriter.
 //! * [`rtcp`]: compound RTCP walker, typed views, builders, SSRC rewriting.
 //! * [`stats`]: RFC 3550 receive/send statistics, NTP time, RTT.
 
 pub(crate) mod bytes;
 pub mod codecs;
+pub mod dependency_descriptor;
 pub mod packet;
 pub mod picture_id;
 pub mod rtcp;

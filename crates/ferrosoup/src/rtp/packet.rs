@@ -1274,20 +1274,54 @@ mod tests {
 // Re-writing a packet with a new extension block.
 // ---------------------------------------------------------------------------
 
-/// Collects the elements of a new one-byte-form (RFC 8285) extension block; see [`write_with_extensions`].
+/// Collects the elements of a new RFC 8285 extension block; see [`write_with_extensions`]. The block is in the
+/// one-byte form until an element needs the two-byte one (id above 14 or value longer than 16 bytes: an AV1
+/// dependency descriptor carrying its structure), then the elements written so far are converted.
 pub struct ExtensionWriter<'a> {
     out: &'a mut Vec<u8>,
+    body_start: usize,
+    two_byte: bool,
 }
 
 impl ExtensionWriter<'_> {
-    /// Appends one element. Elements the one-byte form cannot carry (id outside 1..=14, value empty or longer than
-    /// 16 bytes) are skipped; returns whether it was written.
+    /// Appends one element (id 1..=255, value 1..=255 bytes); returns whether it was written.
     pub fn push(&mut self, id: u8, data: &[u8]) -> bool {
-        if !(1..=14).contains(&id) || data.is_empty() || data.len() > 16 {
+        if id == 0 || data.is_empty() || data.len() > 255 {
             return false;
         }
-        self.out.push((id << 4) | (data.len() as u8 - 1));
+        if !self.two_byte && (id > 14 || data.len() > 16) && !self.convert_to_two_byte() {
+            return false;
+        }
+        if self.two_byte {
+            self.out.extend_from_slice(&[id, data.len() as u8]);
+        } else {
+            self.out.push((id << 4) | (data.len() as u8 - 1));
+        }
         self.out.extend_from_slice(data);
+        true
+    }
+
+    /// Re-encodes the one-byte elements written so far in the two-byte form (each header grows by one byte).
+    fn convert_to_two_byte(&mut self) -> bool {
+        let mut old = [0u8; 512];
+        let body = self.out.get(self.body_start..).unwrap_or(&[]);
+        let Some(copy) = old.get_mut(..body.len()) else {
+            return false;
+        };
+        copy.copy_from_slice(body);
+        let n = body.len();
+        self.out.truncate(self.body_start);
+        let mut at = 0;
+        while let Some(&h) = old.get(at).filter(|_| at < n) {
+            let len = (h & 0x0F) as usize + 1;
+            let Some(data) = old.get(at + 1..at + 1 + len) else {
+                break;
+            };
+            self.out.extend_from_slice(&[h >> 4, len as u8]);
+            self.out.extend_from_slice(data);
+            at += 1 + len;
+        }
+        self.two_byte = true;
         true
     }
 }
@@ -1306,7 +1340,18 @@ pub fn write_with_extensions<B: AsRef<[u8]>>(
     out.extend_from_slice(bytes.get(..fixed).unwrap_or(&[]));
     let block_start = out.len();
     out.extend_from_slice(&[0xBE, 0xDE, 0, 0]);
-    elements(&mut ExtensionWriter { out });
+    let mut writer = ExtensionWriter {
+        out,
+        body_start: block_start + 4,
+        two_byte: false,
+    };
+    elements(&mut writer);
+    let two_byte = writer.two_byte;
+    if two_byte {
+        if let Some(profile) = out.get_mut(block_start..block_start + 2) {
+            profile.copy_from_slice(&TWO_BYTE_EXTENSION_PROFILE.to_be_bytes());
+        }
+    }
     let body = out.len() - block_start - 4;
     if body == 0 {
         out.truncate(block_start);
@@ -1349,7 +1394,6 @@ mod write_with_extensions_tests {
                 }
             }
             assert!(w.push(1, b"3"));
-            assert!(!w.push(15, b"x"));
         });
         let rebuilt = RtpPacket::parse(&out[..]).unwrap();
         assert_eq!(rebuilt.mid(1), Some("3"));
@@ -1361,5 +1405,27 @@ mod write_with_extensions_tests {
         let bare = RtpPacket::parse(&out[..]).unwrap();
         assert!(!bare.has_extension());
         assert_eq!(bare.payload(), &[0xAA, 0xBB]);
+    }
+
+    #[test]
+    fn switches_to_the_two_byte_form_for_long_elements() {
+        let mut src = vec![0x80, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
+        src.extend_from_slice(&[0xAA]);
+        let packet = RtpPacket::parse(&src[..]).unwrap();
+        let mut out = Vec::new();
+        let long = [7u8; 40];
+        write_with_extensions(&mut out, &packet, |w| {
+            assert!(w.push(1, b"10"));
+            assert!(w.push(3, &[5]));
+            assert!(w.push(7, &long));
+            assert!(w.push(20, b"x"));
+        });
+        let rebuilt = RtpPacket::parse(&out[..]).unwrap();
+        assert_eq!(rebuilt.extension_form(), Some(ExtensionForm::TwoByte));
+        assert_eq!(rebuilt.mid(1), Some("10"));
+        assert_eq!(rebuilt.extension(3), Some(&[5u8][..]));
+        assert_eq!(rebuilt.extension(7), Some(&long[..]));
+        assert_eq!(rebuilt.extension(20), Some(&b"x"[..]));
+        assert_eq!(rebuilt.payload(), &[0xAA]);
     }
 }

@@ -1,6 +1,7 @@
-//! Keeps VP8 picture ids and TL0PICIDX continuous on a consumer's outgoing stream when it switches between simulcast
-//! streams (each encoder numbers its pictures independently; a receiver seeing the numbers jump would think pictures
-//! were lost and stall waiting for them).
+//! Keeps VP8 picture ids and TL0PICIDX, and AV1 dependency descriptor frame numbers, continuous on a consumer's
+//! outgoing stream when it switches between simulcast streams (each encoder numbers its pictures independently; a
+//! receiver seeing the numbers jump would think pictures were lost and stall waiting for them, or, for AV1, take the
+//! new key frame for an old one).
 
 use super::codecs::Vp8Descriptor;
 
@@ -59,6 +60,42 @@ impl Vp8Continuity {
     }
 }
 
+/// Re-bases dependency descriptor frame numbers (16 bits) across stream switches. Within one stream the offset stays,
+/// so frame diffs (references) keep their meaning; frames the SFU drops leave gaps, which receivers accept.
+#[derive(Debug, Clone, Default)]
+pub struct FrameNumberContinuity {
+    offset: u16,
+    last: Option<u16>,
+    sync: bool,
+}
+
+impl FrameNumberContinuity {
+    /// The next frame comes from another stream: it follows the last one sent.
+    pub fn require_sync(&mut self) {
+        self.sync = true;
+    }
+
+    /// The outgoing number of a frame being forwarded.
+    pub fn map(&mut self, frame_number: u16) -> u16 {
+        if self.sync {
+            self.offset = self
+                .last
+                .map_or(0, |last| last.wrapping_add(1).wrapping_sub(frame_number));
+            self.sync = false;
+        }
+        let out = frame_number.wrapping_add(self.offset);
+        if self.last.is_none_or(|last| out.wrapping_sub(last) < 0x8000) {
+            self.last = Some(out);
+        }
+        out
+    }
+
+    /// The outgoing number of a frame sent again (retransmission): mapped, nothing remembered.
+    pub fn peek(&self, frame_number: u16) -> u16 {
+        frame_number.wrapping_add(self.offset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +139,19 @@ mod tests {
         let mut wrap = vp8(0x7FFF, 0, 0);
         c.rewrite(&mut wrap);
         assert_eq!(read(&wrap).0, 104);
+    }
+
+    #[test]
+    fn frame_numbers_continue_across_a_stream_switch() {
+        let mut f = FrameNumberContinuity::default();
+        assert_eq!(f.map(500), 500);
+        assert_eq!(f.map(501), 501);
+        assert_eq!(f.map(501), 501);
+        f.require_sync();
+        assert_eq!(f.map(65_535), 502);
+        assert_eq!(f.map(0), 503);
+        assert_eq!(f.peek(65_535), 502);
+        // Dropped frames leave gaps; the offset stays.
+        assert_eq!(f.map(5), 508);
     }
 }
