@@ -509,6 +509,29 @@ mod tests {
         }
     }
 
+    /// A publisher's send transport measures no RTT itself; the RTT measured by a receive transport of a client at the
+    /// same IP paces the NACKs sent to it. Clients at other IPs do not lend theirs.
+    #[test]
+    fn a_send_transport_borrows_its_hosts_rtt() {
+        let mut h = Harness::new().expect("harness");
+        let rtt = Duration::from_millis(50);
+        let subscriber_ip = h.address(Sender::Subscriber).ip();
+        if let Some(t) = h.transport_of(Sender::Subscriber) {
+            t.rtt = Some(rtt);
+        }
+        crate::engine::rtcp::refresh_host_rtts(&mut h.engine);
+        let publisher = h.transport_of(Sender::Publisher).and_then(|t| t.host_rtt);
+        assert_eq!(publisher, None, "another host's RTT is not this one's");
+        if let Some(t) = h.transport_of(Sender::Publisher) {
+            t.selected = t
+                .selected
+                .map(|(socket, addr)| (socket, SocketAddr::new(subscriber_ip, addr.port())));
+        }
+        crate::engine::rtcp::refresh_host_rtts(&mut h.engine);
+        let publisher = h.transport_of(Sender::Publisher).and_then(|t| t.host_rtt);
+        assert_eq!(publisher, Some(rtt), "same client IP: the sibling's RTT");
+    }
+
     #[test]
     fn forged_checks_create_no_address() {
         let mut h = Harness::new().expect("harness");

@@ -14,6 +14,8 @@ const MAX_MISSING: usize = 128;
 const MAX_NACKS: u8 = 10;
 /// Wait between two NACKs for the same packet when no RTT is known.
 const NACK_INTERVAL: Duration = Duration::from_millis(40);
+/// The shortest wait with a known RTT: the engine's follow-up tick, and room for the sender's pacer on a LAN.
+const MIN_NACK_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The last [`PACKET_RING`] packets of one producer stream, in the router's form, by sequence number.
 pub(crate) struct PacketRing {
@@ -170,7 +172,7 @@ impl NackTracker {
 
     /// The numbers to ask for now (each at most every `interval`, [`MAX_NACKS`] times), marking them asked.
     pub fn due(&mut self, now: Instant, rtt: Option<Duration>, out: &mut Vec<u16>) {
-        let interval = rtt.map_or(NACK_INTERVAL, |r| r.max(Duration::from_millis(10)));
+        let interval = rtt.map_or(NACK_INTERVAL, |r| r.max(MIN_NACK_INTERVAL));
         self.missing.retain(|m| m.nacks < MAX_NACKS);
         for m in self.missing.iter_mut() {
             if m.last
@@ -218,6 +220,34 @@ mod tests {
             !t.has_missing(),
             "a huge jump is not tracked packet by packet"
         );
+    }
+
+    #[test]
+    fn a_known_rtt_paces_the_retries() {
+        let now = Instant::now();
+        let mut t = NackTracker::new();
+        for s in [1u16, 3] {
+            t.on_packet(s);
+        }
+        let rtt = Some(Duration::from_millis(120));
+        let mut due = Vec::new();
+        t.due(now, rtt, &mut due);
+        assert_eq!(due, vec![2]);
+        due.clear();
+        t.due(now + Duration::from_millis(100), rtt, &mut due);
+        assert!(
+            due.is_empty(),
+            "a far client is not asked again within its RTT"
+        );
+        t.due(now + Duration::from_millis(121), rtt, &mut due);
+        assert_eq!(due, vec![2]);
+        // A LAN client's 2 ms RTT still leaves the sender 20 ms to answer.
+        due.clear();
+        let lan = Some(Duration::from_millis(2));
+        t.due(now + Duration::from_millis(130), lan, &mut due);
+        assert!(due.is_empty());
+        t.due(now + Duration::from_millis(142), lan, &mut due);
+        assert_eq!(due, vec![2]);
     }
 
     #[test]

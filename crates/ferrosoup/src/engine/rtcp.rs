@@ -1,6 +1,8 @@
 //! RTCP: feedback from receivers routed to producers, key-frame requests, and the periodic sender and receiver
 //! reports.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::producer::KeyFrameRequest;
@@ -187,8 +189,11 @@ fn on_report_blocks(
             continue;
         };
         if let Some(rtt) = c.stats.on_report_block(&block, arrival) {
-            if let Some(bwe) = engine.transports.get_mut(tkey).and_then(|t| t.bwe.as_mut()) {
-                bwe.on_rtt(now, rtt);
+            if let Some(t) = engine.transports.get_mut(tkey) {
+                t.rtt = Some(rtt);
+                if let Some(bwe) = t.bwe.as_mut() {
+                    bwe.on_rtt(now, rtt);
+                }
             }
         }
     }
@@ -197,6 +202,7 @@ fn on_report_blocks(
 /// Every second: a receiver report to each producing client about its streams, and a sender report (with CNAME) for
 /// each consumer that has sent something.
 pub(super) fn send_reports(engine: &mut Engine, now: Instant) {
+    refresh_host_rtts(engine);
     let ntp = engine.ntp.ntp_at(now);
     let keys: Vec<TransportKey> = engine.transports.keys().collect();
     for tkey in keys {
@@ -275,6 +281,24 @@ pub(super) fn send_transport_feedback(engine: &mut Engine, now: Instant) -> bool
 
 /// Asks each producing client for the packets its streams are missing (generic NACK), each at most once per
 /// interval and a bounded number of times. Returns whether any stream still misses packets.
+/// Gives every transport the round-trip time to its client's host: the smallest measured on any transport whose
+/// client is at the same IP. That is how NACKs to a publisher are paced by RTT (as mediasoup does) although a send-only
+/// browser transport reports none: its sibling receive transport does. Once a second, with the reports.
+pub(super) fn refresh_host_rtts(engine: &mut Engine) {
+    let mut by_ip: HashMap<IpAddr, Duration> = HashMap::new();
+    for t in engine.transports.values() {
+        if let (Some((_, addr)), Some(rtt)) = (t.selected, t.rtt) {
+            let best = by_ip.entry(addr.ip()).or_insert(rtt);
+            *best = (*best).min(rtt);
+        }
+    }
+    for t in engine.transports.values_mut() {
+        t.host_rtt = t
+            .selected
+            .and_then(|(_, addr)| by_ip.get(&addr.ip()).copied());
+    }
+}
+
 fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
     let mut pending = false;
     let mut lost: Vec<u16> = Vec::new();
@@ -285,6 +309,7 @@ fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
         let Some(t) = engine.transports.get_mut(p.transport) else {
             continue;
         };
+        let rtt = t.host_rtt;
         let (Some((socket, to)), Some(srtp)) = (t.rtcp_target(), t.srtp_out.as_mut()) else {
             continue;
         };
@@ -293,7 +318,7 @@ fn send_nacks(engine: &mut Engine, now: Instant) -> bool {
                 continue;
             };
             lost.clear();
-            s.nack.due(now, None, &mut lost);
+            s.nack.due(now, rtt, &mut lost);
             pending |= s.nack.has_missing();
             if lost.is_empty() {
                 continue;

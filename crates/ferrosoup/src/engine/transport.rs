@@ -72,6 +72,11 @@ pub(crate) struct TransportState {
     pub bitrate_base: (u64, u64),
     /// The client's REMB estimate: the limit when it negotiated no transport-cc.
     pub remb_bitrate: Option<u64>,
+    /// Round-trip time last measured from the client's report blocks about our streams (a receiving transport).
+    pub rtt: Option<std::time::Duration>,
+    /// Round-trip time to the client's host, from this or a sibling transport at the same IP: a browser's send
+    /// transport carries no report blocks of its own, but its receive transport does (see `rtcp::refresh_host_rtts`).
+    pub host_rtt: Option<std::time::Duration>,
     /// The CNAME all producers of this transport carry (mediasoup's `cnameForProducers`).
     pub cname_for_producers: Option<String>,
     /// Sender SSRC of our receiver reports and feedback.
@@ -116,6 +121,8 @@ impl TransportState {
             recv_bitrate: 0,
             bitrate_base: (0, 0),
             remb_bitrate: None,
+            rtt: None,
+            host_rtt: None,
             cname_for_producers: None,
             rtcp_ssrc: rand::random(),
             twcc: crate::rtp::TwccRecorder::new(),
