@@ -4,7 +4,10 @@
 #   scripts/test.sh              everything
 #   SKIP_E2E=1 scripts/test.sh   Rust only
 #   FUZZ=1 scripts/test.sh       also the fuzz smoke run (always on in CI)
-#   E2E_ONLY=1 scripts/test.sh   e2e only (expects target/release/ferrosoup, or FERROSOUP_BIN)
+#   E2E_ONLY=1 scripts/test.sh   e2e only (expects target/ci/ferrosoup or target/release/ferrosoup, or FERROSOUP_BIN)
+#
+# Builds and tests use the `ci` profile: release optimisation without LTO (see Cargo.toml), so that the ~15 test
+# binaries are not each link-time optimised.
 #
 # The e2e suite needs root (it creates a network namespace with `ip netns add`), /usr/bin/chromium and Node >= 20.
 # Failure artifacts (screenshots, page console logs, server log) land in tests/e2e/artifacts/.
@@ -13,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO_ROOT="$PWD"
 
-stage() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+stage() { printf '\n\033[1m==> [%ss] %s\033[0m\n' "$SECONDS" "$*"; }
 die() { printf '\n\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -35,11 +38,11 @@ need_pkg() { # <command path or name> <debian package>
 
 if [ -z "${E2E_ONLY:-}" ]; then
   # The Tauri plugin links GTK/WebKitGTK; it is tested on its own below (debug profile: much faster to build).
-  stage "cargo build --release (server and library)"
-  cargo build --release --workspace --exclude tauri-plugin-ferrosoup
+  stage "cargo build --profile ci (server and library)"
+  cargo build --profile ci --workspace --exclude tauri-plugin-ferrosoup
 
-  stage "cargo test --release (server and library)"
-  cargo test --release --workspace --exclude tauri-plugin-ferrosoup
+  stage "cargo test --profile ci (server and library)"
+  cargo test --profile ci --workspace --exclude tauri-plugin-ferrosoup
 
   # Fuzz smoke: each cargo-fuzz target briefly (longer runs: docs/fuzzing.md). In CI always; locally with FUZZ=1.
   if [ -n "${CI:-}" ] || [ -n "${FUZZ:-}" ]; then
@@ -70,8 +73,12 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 need_pkg ip iproute2
 need_pkg /usr/bin/chromium chromium
 need_pkg ffmpeg ffmpeg
-export FERROSOUP_BIN="${FERROSOUP_BIN:-$REPO_ROOT/target/release/ferrosoup}"
-[ -x "$FERROSOUP_BIN" ] || die "server binary $FERROSOUP_BIN not found (cargo build --release -p ferrosoup-server)"
+if [ -z "${FERROSOUP_BIN:-}" ]; then
+  FERROSOUP_BIN="$REPO_ROOT/target/ci/ferrosoup"
+  [ -n "${E2E_ONLY:-}" ] && [ ! -x "$FERROSOUP_BIN" ] && FERROSOUP_BIN="$REPO_ROOT/target/release/ferrosoup"
+fi
+export FERROSOUP_BIN
+[ -x "$FERROSOUP_BIN" ] || die "server binary $FERROSOUP_BIN not found (cargo build --profile ci -p ferrosoup-server)"
 echo "node $(node --version), $(/usr/bin/chromium --version 2>/dev/null), server $FERROSOUP_BIN"
 
 if [ ! -d tests/e2e/node_modules ]; then
