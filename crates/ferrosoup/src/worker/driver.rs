@@ -1,23 +1,15 @@
 //! The worker's I/O loop: the only place that touches sockets, clocks and the command queue. Everything it learns it
 //! hands to the sans-IO [`Engine`], and it sends whatever the engine queues.
 
-use std::future::poll_fn;
-use std::net::SocketAddr;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::engine::{Engine, PipeMessage};
+use crate::worker::receive::{readable_any, Receiver, BATCH as RECV_BATCH};
 use crate::worker::transmit::Transmitter;
 use crate::worker::Command;
-
-/// Datagrams read per wake-up before the queued output is flushed: bounds latency while letting bursts batch.
-const RECV_BATCH: usize = 32;
-/// Larger than any datagram we accept (path MTU on a LAN is 1500; jumbo loopback tests stay under this).
-const RECV_BUFFER: usize = 4096;
 
 /// The worker's sockets, and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
 /// that the ports are free again — whether the loop ended or the task was aborted.
@@ -32,7 +24,7 @@ pub(crate) async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut pipe: mpsc::Receiver<PipeMessage>,
 ) {
-    let mut buf = vec![0u8; RECV_BUFFER];
+    let mut receiver = Receiver::new();
     let mut transmitter = Transmitter::new();
     // Sockets of plain transports created in this step, adopted once the step's output is sent.
     let mut added: Vec<UdpSocket> = Vec::new();
@@ -60,18 +52,11 @@ pub(crate) async fn run(
                     }
                 }
             }
-            (index, len, from) = recv_any(sockets, &mut buf) => {
+            index = readable_any(sockets) => {
                 let now = Instant::now();
-                guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]));
-                // Drain what else is already waiting without going back to the reactor.
-                for _ in 1..RECV_BATCH {
-                    match try_recv_any(sockets, &mut buf) {
-                        Some((index, len, from)) => {
-                            guarded("datagram", || engine.handle_datagram(now, index, from, &mut buf[..len]))
-                        }
-                        None => break,
-                    }
-                }
+                receiver.drain(sockets, index, |from, datagram| {
+                    guarded("datagram", || engine.handle_datagram(now, index, from, datagram))
+                });
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
@@ -107,33 +92,4 @@ fn guarded(what: &str, step: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).is_err() {
         tracing::error!("worker {what} step panicked; the worker goes on");
     }
-}
-
-/// Waits until any socket has a datagram. Receive errors (ICMP reports on Linux) are skipped.
-async fn recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> (usize, usize, SocketAddr) {
-    poll_fn(|cx| {
-        for (index, socket) in sockets.iter().enumerate() {
-            loop {
-                let mut read = ReadBuf::new(buf);
-                match socket.poll_recv_from(cx, &mut read) {
-                    Poll::Ready(Ok(from)) => {
-                        return Poll::Ready((index, read.filled().len(), from))
-                    }
-                    Poll::Ready(Err(_)) => continue,
-                    Poll::Pending => break,
-                }
-            }
-        }
-        Poll::Pending
-    })
-    .await
-}
-
-fn try_recv_any(sockets: &[UdpSocket], buf: &mut [u8]) -> Option<(usize, usize, SocketAddr)> {
-    for (index, socket) in sockets.iter().enumerate() {
-        if let Ok((len, from)) = socket.try_recv_from(buf) {
-            return Some((index, len, from));
-        }
-    }
-    None
 }

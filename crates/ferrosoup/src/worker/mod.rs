@@ -7,6 +7,7 @@
 
 mod command;
 mod driver;
+mod receive;
 mod sockets;
 mod transmit;
 
