@@ -107,7 +107,7 @@ pub struct Args {
     /// No progress lines.
     #[arg(long)]
     pub quiet: bool,
-    /// Log filter (tracing EnvFilter syntax).
+    /// Log filter: a level and `target=level` directives.
     #[arg(long, default_value = "warn")]
     pub log: String,
     /// Extra arguments for the spawned server (repeatable).

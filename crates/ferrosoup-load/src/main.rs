@@ -3,15 +3,17 @@
 use anyhow::Context as _;
 use clap::Parser;
 use ferrosoup_load::{run_load, Args};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     args.check()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log).context("bad --log filter")?,
-        )
-        .with_writer(std::io::stderr)
+    let filter: tracing_subscriber::filter::Targets =
+        args.log.parse().context("bad --log filter")?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
     raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
