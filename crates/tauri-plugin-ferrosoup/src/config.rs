@@ -18,6 +18,8 @@ use serde::Deserialize;
 ///     "rtcPort": 40000,
 ///     "announcedAddress": null,
 ///     "maxMessageSize": 262144,
+///     "workers": 1,
+///     "peersPerWorker": 10,
 ///     "autoStart": false
 ///   }
 /// }
@@ -41,6 +43,13 @@ pub struct Config {
     /// Longest signaling message in bytes (default 262144).
     #[serde(default)]
     pub max_message_size: Option<usize>,
+    /// Media workers, each up to one core, on UDP ports `rtcPort` + i. Default 1; a machine that hosts a large class
+    /// where everyone publishes wants one per core.
+    #[serde(default)]
+    pub workers: Option<usize>,
+    /// A room's peers on one worker before the room spreads to another (default 10).
+    #[serde(default)]
+    pub peers_per_worker: Option<usize>,
     /// Start the server when the app starts, without waiting for a `start` command. Default `false`.
     #[serde(default)]
     pub auto_start: Option<bool>,
@@ -55,6 +64,8 @@ impl Config {
             rtc_port: self.rtc_port.or(lower.rtc_port),
             announced_address: self.announced_address.or(lower.announced_address),
             max_message_size: self.max_message_size.or(lower.max_message_size),
+            workers: self.workers.or(lower.workers),
+            peers_per_worker: self.peers_per_worker.or(lower.peers_per_worker),
             auto_start: self.auto_start.or(lower.auto_start),
         }
     }
@@ -89,6 +100,12 @@ impl Config {
         if let Some(size) = self.max_message_size {
             base.max_message_size = size;
         }
+        if let Some(workers) = self.workers {
+            base.workers = workers.clamp(1, 64);
+        }
+        if let Some(peers) = self.peers_per_worker {
+            base.peers_per_worker = peers.max(1);
+        }
         base
     }
 }
@@ -100,9 +117,12 @@ mod tests {
     #[test]
     fn parses_camel_case_and_refuses_unknown_fields() {
         let c: Config = serde_json::from_str(
-            r#"{"listen":"0.0.0.0:3001","rtcIp":"0.0.0.0","rtcPort":0,"announcedAddress":"lan.example","maxMessageSize":1024,"autoStart":true}"#,
+            r#"{"listen":"0.0.0.0:3001","rtcIp":"0.0.0.0","rtcPort":0,"announcedAddress":"lan.example","maxMessageSize":1024,"workers":2,"peersPerWorker":8,"autoStart":true}"#,
         )
         .unwrap();
+        assert_eq!((c.workers, c.peers_per_worker), (Some(2), Some(8)));
+        let server = c.apply(ServerConfig::default());
+        assert_eq!((server.workers, server.peers_per_worker), (2, 8));
         assert_eq!(c.listen, Some("0.0.0.0:3001".parse().unwrap()));
         assert_eq!(c.rtc_port, Some(0));
         assert_eq!(c.auto_start, Some(true));

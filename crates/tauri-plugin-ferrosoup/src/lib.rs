@@ -395,6 +395,12 @@ impl Builder {
         self
     }
 
+    /// Media workers (each up to one core; worker i on UDP port `rtc_port` + i). Default 1.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.config.workers = Some(workers);
+        self
+    }
+
     /// Address given to clients instead of the bound one (a public IP behind NAT, or a host name).
     pub fn announced_address(mut self, address: impl Into<String>) -> Self {
         self.config.announced_address = Some(address.into());
