@@ -471,6 +471,17 @@ async fn plain_consumer_sends_rtp_to_a_udp_socket() {
             Some(true),
             "the plain consumer starts at a key frame"
         );
+        // Closing the transport takes its consumer with it, handle and all.
+        ff.request(
+            "closeTransport",
+            json!({"transportId": transport_id}),
+            "transportClosed",
+        )
+        .await;
+        let err = ff
+            .request_err("closeConsumer", json!({"consumerId": consumed["id"]}))
+            .await;
+        assert_eq!(err.code, "not_found", "{err:?}");
     })
     .await;
 }

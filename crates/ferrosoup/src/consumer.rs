@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{ConsumerId, ProducerId};
+use crate::ids::{ConsumerId, ProducerId, TransportId};
 use crate::rtp_parameters::{MediaKind, RtpCapabilities, RtpParameters};
 use crate::worker::{Channel, Command};
 use crate::Error;
@@ -62,6 +62,8 @@ pub enum ConsumerType {
 pub struct ConsumerInfo {
     pub id: ConsumerId,
     pub producer_id: ProducerId,
+    /// The transport it sends on.
+    pub transport_id: TransportId,
     pub kind: MediaKind,
     pub consumer_type: ConsumerType,
     /// What `transport.consume()` on the client takes: router payload types, the consumer's own SSRCs and mid.
@@ -96,6 +98,10 @@ impl Consumer {
 
     pub fn id(&self) -> ConsumerId {
         self.inner.info.id
+    }
+
+    pub fn transport_id(&self) -> TransportId {
+        self.inner.info.transport_id
     }
 
     pub fn producer_id(&self) -> ProducerId {

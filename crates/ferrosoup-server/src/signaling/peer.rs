@@ -38,6 +38,9 @@ pub struct ProducerEntry {
     pub paused: bool,
     /// The transport it arrives on (closing that transport closes it).
     pub transport_id: TransportId,
+    /// Its pipe producers in the room's routers on other workers, by worker index (see `Room::ensure_piped`); they
+    /// close when this entry is dropped.
+    pub pipes: HashMap<usize, Producer>,
 }
 
 pub struct Peer {

@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use ferrosoup::{
-    IceState, Producer, ProducerId, Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker,
+    IceState, ProducerId, Router, RouterEvent, RouterOptions, RtpCodecCapability, Worker,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::peer::Peer;
+use super::peer::{Peer, ProducerEntry};
 use super::protocol::{self, ErrorCode, RequestError};
 
 /// Limits that keep one room or client from taking the server down. Reaching one is a `limit` error.
@@ -54,9 +54,6 @@ impl Default for Limits {
 
 pub struct RoomState {
     pub peers: HashMap<String, Peer>,
-    /// Producers piped into a router of the room other than their owner's: (producer, worker index) → the pipe
-    /// producer there. Dropping an entry closes the pipe producer.
-    pub pipes: HashMap<(ProducerId, usize), Producer>,
 }
 
 impl RoomState {
@@ -106,20 +103,31 @@ impl Room {
             return Ok(());
         }
         let _serial = self.pipe_lock.lock().await;
-        if self.lock().pipes.contains_key(&(producer_id, to)) {
+        if Self::producer_entry(&mut self.lock(), producer_id)
+            .is_some_and(|e| e.pipes.contains_key(&to))
+        {
             return Ok(());
         }
         let (Some(source), Some(target)) = (self.routers.get(home), self.routers.get(to)) else {
             return Err(ferrosoup::Error::InvalidState("no such worker".into()));
         };
         let pipe = source.pipe_to_router(producer_id, target).await?;
-        self.lock().pipes.insert((producer_id, to), pipe);
+        // The pipe lives as long as the producer's entry, whichever way that goes (close, closeTransport, leave). If
+        // the producer went meanwhile, dropping `pipe` closes the pipe producer again.
+        if let Some(entry) = Self::producer_entry(&mut self.lock(), producer_id) {
+            entry.pipes.insert(to, pipe);
+        }
         Ok(())
     }
 
-    /// Forgets the pipes of a closed producer (the workers have closed the pipe producers already).
-    pub fn forget_pipes(state: &mut RoomState, producer_id: ProducerId) {
-        state.pipes.retain(|(id, _), _| *id != producer_id);
+    fn producer_entry(
+        state: &mut RoomState,
+        producer_id: ProducerId,
+    ) -> Option<&mut ProducerEntry> {
+        state
+            .peers
+            .values_mut()
+            .find_map(|p| p.producers.get_mut(&producer_id))
     }
 
     fn close(&self) {
@@ -294,6 +302,13 @@ impl Rooms {
         self.load.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A peer no longer counts for its worker's load.
+    fn unload(&self, peer: &Peer) {
+        if let Some(n) = self.load().get_mut(peer.router) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -381,7 +396,6 @@ impl Rooms {
             routers,
             state: Mutex::new(RoomState {
                 peers: HashMap::new(),
-                pipes: HashMap::new(),
             }),
             pipe_lock: tokio::sync::Mutex::new(()),
         });
@@ -405,11 +419,8 @@ impl Rooms {
         let mut rooms = self.rooms.lock().await;
         let mut state = room.lock();
         let peer = state.peers.remove(peer_id)?;
-        if let Some(n) = self.load().get_mut(peer.router) {
-            *n = n.saturating_sub(1);
-        }
+        self.unload(&peer);
         for (producer_id, _) in peer.producers.iter() {
-            Room::forget_pipes(&mut state, *producer_id);
             state.broadcast(
                 peer_id,
                 &protocol::notification(
@@ -426,7 +437,6 @@ impl Rooms {
             drop(state);
             if rooms.get(&room.id).is_some_and(|r| Arc::ptr_eq(r, room)) {
                 rooms.remove(&room.id);
-                room.lock().pipes.clear();
                 room.close();
                 tracing::info!(room = %room.id, "room closed");
             }
@@ -447,14 +457,8 @@ impl Rooms {
         let rooms: Vec<Arc<Room>> = self.rooms.lock().await.drain().map(|(_, r)| r).collect();
         for room in rooms {
             let peers: Vec<Peer> = room.lock().peers.drain().map(|(_, p)| p).collect();
-            room.lock().pipes.clear();
-            {
-                let mut load = self.load();
-                for peer in &peers {
-                    if let Some(n) = load.get_mut(peer.router) {
-                        *n = n.saturating_sub(1);
-                    }
-                }
+            for peer in &peers {
+                self.unload(peer);
             }
             for peer in &peers {
                 peer.notifier.kick.notify_one();

@@ -1,5 +1,6 @@
 //! One WebSocket connection's requests: the connection's membership in a room and each method's logic.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -111,7 +112,6 @@ impl Session {
                     .and_then(|peer| peer.producers.remove(&id))
                     .ok_or_else(|| not_found("producer", &p.producer_id))?;
                 entry.producer.close();
-                Room::forget_pipes(&mut state, id);
                 state.broadcast(
                     &peer_id,
                     &protocol::notification(
@@ -362,6 +362,7 @@ impl Session {
                 app_data: app_data.clone(),
                 paused: p.paused,
                 transport_id: id,
+                pipes: HashMap::new(),
             },
         );
         state.broadcast(
@@ -559,7 +560,6 @@ impl Session {
             .and_then(|p| p.producers.remove(&id))
             .ok_or_else(|| not_found("producer", producer_id))?;
         entry.producer.close();
-        Room::forget_pipes(&mut state, id);
         tracing::info!(room = %room.id, by = %peer_id, %owner, producer = %id, "producer closed by a moderator");
         state.broadcast(
             &peer_id,

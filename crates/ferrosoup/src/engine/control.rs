@@ -459,6 +459,7 @@ fn consume(
     let info = ConsumerInfo {
         id,
         producer_id,
+        transport_id,
         kind: p.kind,
         consumer_type,
         rtp_parameters: state.rtp_parameters.clone(),

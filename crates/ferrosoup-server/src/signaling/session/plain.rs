@@ -97,6 +97,8 @@ impl Session {
         for producer_id in &closed {
             peer.producers.remove(producer_id);
         }
+        // Its consumers close with it in the worker; their handles go too, so they stop counting against the limit.
+        peer.consumers.retain(|_, c| c.transport_id() != id);
         transport.close();
         for producer_id in closed {
             state.broadcast(
