@@ -229,14 +229,6 @@ impl LayerSelector {
         }
     }
 
-    /// SVC: whether a retransmitted packet of these layers ends the forwarded picture.
-    pub fn ends_picture(&self, p: &PacketLayers) -> bool {
-        self.svc
-            && self
-                .current
-                .is_some_and(|c| p.spatial_id.unwrap_or(0) == c.spatial_layer && p.end_of_frame)
-    }
-
     fn set_current(&mut self, next: Layers) {
         if self.current != Some(next) {
             self.current = Some(next);

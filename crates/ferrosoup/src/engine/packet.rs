@@ -242,17 +242,7 @@ impl Engine {
         packet.set_ssrc(s.mapped_ssrc);
         packet.remap_extensions(&p.ext_map);
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
-        let dd = (p.dd_ext != 0)
-            .then(|| packet.extension(p.dd_ext))
-            .flatten()
-            .and_then(|data| s.dd.parse(data));
-        if let (Some(d), true) = (&dd, tracing::enabled!(tracing::Level::DEBUG)) {
-            if d.structure_attached {
-                let raw = packet.extension(p.dd_ext).unwrap_or(&[]);
-                let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-                tracing::debug!(stream, dd = %hex, "dependency structure");
-            }
-        }
+        let dd = packet.extension(p.dd_ext).and_then(|data| s.dd.parse(data));
         let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);
@@ -271,10 +261,11 @@ impl Engine {
         // What consumers need to rewrite the dependency descriptor; the active decode targets only where the
         // selector filters by it (AV1).
         let dd = dd.and_then(|d| {
-            let s = p.streams.get(stream)?.dd.structure()?;
+            let state = &p.streams.get(stream)?.dd;
             Some(DdInfo {
                 descriptor: d,
-                structure: s,
+                structure: state.structure()?,
+                sender_active: state.active_decode_targets(),
                 filtered: codec == Some(CodecKind::Av1),
             })
         });
@@ -358,7 +349,13 @@ impl Engine {
                     c.stats
                         .on_packet_sent(rewritten.timestamp, payload_len, now);
                     if let Some(sent) = c.sent.as_mut() {
-                        sent.record(rewritten.seq, seq, rewritten.timestamp, stream);
+                        sent.record(
+                            rewritten.seq,
+                            seq,
+                            rewritten.timestamp,
+                            stream,
+                            end_of_picture,
+                        );
                     }
                     c.last_sent = Some(now);
                     c.bytes_sent += n as u64;
@@ -404,7 +401,8 @@ impl Engine {
         c.nack_count += 1;
         for out_seq in lost {
             c.nack_packet_count += 1;
-            let Some((in_seq, out_ts, stream)) = c.sent.as_ref().and_then(|s| s.lookup(out_seq))
+            let Some((in_seq, out_ts, stream, end_of_picture)) =
+                c.sent.as_ref().and_then(|s| s.lookup(out_seq))
             else {
                 continue;
             };
@@ -435,14 +433,7 @@ impl Engine {
                 seq: out_seq,
                 timestamp: out_ts,
             };
-            let codec = p
-                .codec_of
-                .get(original.payload_type() as usize)
-                .copied()
-                .flatten();
-            let layers =
-                packet_layers(codec, stream, original.payload(), None, &Default::default());
-            let end_of_picture = c.layers.as_ref().is_some_and(|l| l.ends_picture(&layers));
+            // The marker as it was first sent (set where the selection cut the picture's upper layers).
             let Some((_, twcc)) =
                 write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture, None)
             else {
@@ -559,6 +550,8 @@ impl Engine {
 struct DdInfo<'a> {
     descriptor: Descriptor,
     structure: &'a Structure,
+    /// The decode targets the sender says are active (its last bitmask).
+    sender_active: u32,
     /// The selector filters this stream's layers by the descriptor: tell receivers which decode targets remain.
     filtered: bool,
 }
@@ -578,16 +571,14 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     dd: Option<DdInfo<'_>>,
 ) -> Option<(usize, Option<u16>)> {
     let twcc = t.twcc_seq;
-    let mut dd_buf = [0u8; dependency_descriptor::MAX_LEN];
-    let dd_len = (c.dd_ext != 0)
-        .then(|| packet.extension(c.dd_ext))
-        .flatten()
-        .and_then(|src| consumer_dd(c, src, dd, &mut dd_buf));
     write_with_extensions(out, packet, |w| {
         for e in packet.extensions() {
             if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
                 if e.id == c.dd_ext {
-                    if let Some(data) = dd_len.and_then(|n| dd_buf.get(..n)) {
+                    let mut dd_buf = [0u8; dependency_descriptor::MAX_LEN];
+                    if let Some(data) =
+                        consumer_dd(c, e.data, dd, &mut dd_buf).and_then(|n| dd_buf.get(..n))
+                    {
                         w.push(e.id, data);
                     }
                     continue;
@@ -628,13 +619,9 @@ fn consumer_dd(
     buf: &mut [u8; dependency_descriptor::MAX_LEN],
 ) -> Option<usize> {
     let Some(info) = dd else {
-        // Unparsed (no structure yet) or a retransmission: only the frame number (bytes 1–2) changes.
-        let n = src.len().min(buf.len());
-        buf.get_mut(..n)?.copy_from_slice(src.get(..n)?);
-        let frame = u16::from_be_bytes([*src.get(1)?, *src.get(2)?]);
-        buf.get_mut(1..3)?
-            .copy_from_slice(&c.dd_frames.peek(frame).to_be_bytes());
-        return Some(n);
+        // Unparsed (no structure yet) or a retransmission: only the frame number changes.
+        let frame = crate::rtp::bytes::u16_at(src, 1)?;
+        return dependency_descriptor::rewrite_frame_number(src, c.dd_frames.peek(frame), buf);
     };
     let d = &info.descriptor;
     let s = info.structure;
@@ -648,7 +635,7 @@ fn consumer_dd(
             // Simulcast: each stream's descriptor has spatial id 0, whichever stream it is.
             let spatial = if svc { cur.spatial_layer } else { u8::MAX };
             let mask = s.decode_targets_up_to(spatial, cur.temporal_layer);
-            mask & d.active_decode_targets.unwrap_or(u32::MAX)
+            mask & info.sender_active
         });
     dependency_descriptor::rewrite(src, d, s.decode_target_count, frame, active, buf)
 }

@@ -63,9 +63,19 @@ impl PacketRing {
 }
 
 /// For one consumer: which incoming sequence number and outgoing timestamp each recently sent sequence number had.
+/// One packet a consumer sent.
+#[derive(Clone, Copy, Default)]
+struct SentSlot {
+    out_seq: u16,
+    in_seq: u16,
+    out_ts: u32,
+    stream: u8,
+    /// The marker was set because the packet ended the forwarded picture (upper layers cut).
+    end_of_picture: bool,
+}
+
 pub(crate) struct SentRing {
-    /// (outgoing seq, incoming seq, outgoing timestamp, producer stream).
-    slots: Box<[(u16, u16, u32, u8); PACKET_RING]>,
+    slots: Box<[SentSlot; PACKET_RING]>,
     /// Sent at least once since created (slot 0 is otherwise indistinguishable from a real entry).
     filled: Box<[bool; PACKET_RING]>,
     /// When each was last retransmitted, in milliseconds since `epoch` + 1 (0: never).
@@ -76,16 +86,29 @@ pub(crate) struct SentRing {
 impl SentRing {
     pub fn new() -> Self {
         SentRing {
-            slots: Box::new([(0, 0, 0, 0); PACKET_RING]),
+            slots: Box::new([SentSlot::default(); PACKET_RING]),
             filled: Box::new([false; PACKET_RING]),
             resent: Box::new([0; PACKET_RING]),
             epoch: Instant::now(),
         }
     }
 
-    pub fn record(&mut self, out_seq: u16, in_seq: u16, out_ts: u32, stream: usize) {
+    pub fn record(
+        &mut self,
+        out_seq: u16,
+        in_seq: u16,
+        out_ts: u32,
+        stream: usize,
+        end_of_picture: bool,
+    ) {
         let i = out_seq as usize % PACKET_RING;
-        self.slots[i] = (out_seq, in_seq, out_ts, stream.min(u8::MAX as usize) as u8);
+        self.slots[i] = SentSlot {
+            out_seq,
+            in_seq,
+            out_ts,
+            stream: stream.min(u8::MAX as usize) as u8,
+            end_of_picture,
+        };
         self.filled[i] = true;
         self.resent[i] = 0;
     }
@@ -108,12 +131,17 @@ impl SentRing {
         true
     }
 
-    /// The incoming sequence number, outgoing timestamp and producer stream of outgoing `out_seq`, if still
-    /// remembered.
-    pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32, usize)> {
+    /// The incoming sequence number, outgoing timestamp, producer stream and end-of-picture marker of outgoing
+    /// `out_seq`, if still remembered.
+    pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32, usize, bool)> {
         let i = out_seq as usize % PACKET_RING;
-        let (o, input, ts, stream) = self.slots[i];
-        (self.filled[i] && o == out_seq).then_some((input, ts, stream as usize))
+        let s = self.slots[i];
+        (self.filled[i] && s.out_seq == out_seq).then_some((
+            s.in_seq,
+            s.out_ts,
+            s.stream as usize,
+            s.end_of_picture,
+        ))
     }
 }
 
@@ -259,8 +287,8 @@ mod tests {
         assert_eq!(ring.get(10), None);
         let mut sent = SentRing::new();
         assert_eq!(sent.lookup(0), None);
-        sent.record(0, 500, 9000, 2);
-        assert_eq!(sent.lookup(0), Some((500, 9000, 2)));
+        sent.record(0, 500, 9000, 2, true);
+        assert_eq!(sent.lookup(0), Some((500, 9000, 2, true)));
         let now = Instant::now();
         assert!(sent.may_resend(0, now, Duration::from_millis(100)));
         assert!(!sent.may_resend(

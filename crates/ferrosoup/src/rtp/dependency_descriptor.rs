@@ -171,17 +171,26 @@ impl Descriptor {
     }
 }
 
-/// Per producer stream: the latest template dependency structure.
+/// Per producer stream: the latest template dependency structure, and the decode targets the sender last said are
+/// active (a bitmask holds until the next one or the next structure; senders send it only when it changes).
 #[derive(Debug, Clone, Default)]
 pub struct DdState {
     structure: Option<Box<Structure>>,
     valid: bool,
+    /// Frame number of the key frame that brought the structure.
+    structure_frame: u16,
+    active: u32,
 }
 
 impl DdState {
     /// The structure in force, if a valid one arrived.
     pub fn structure(&self) -> Option<&Structure> {
         self.structure.as_deref().filter(|_| self.valid)
+    }
+
+    /// The decode targets the sender currently says are active.
+    pub fn active_decode_targets(&self) -> u32 {
+        self.active
     }
 
     /// Parses one packet's descriptor. A structure it carries replaces the stored one (a malformed one leaves the
@@ -203,18 +212,26 @@ impl DdState {
             custom_fdiffs = r.bit()?;
             custom_chains = r.bit()?;
             if structure_attached {
+                if self.valid && crate::rtp::seq_is_newer(self.structure_frame, frame_number) {
+                    // A reordered or retransmitted older key frame: its structure is no longer the sender's.
+                    return None;
+                }
                 let s = self.structure.get_or_insert_with(Box::default);
                 self.valid = false;
                 read_structure(&mut r, s)?;
                 self.valid = true;
-                active_decode_targets = Some(s.all_decode_targets());
+                self.structure_frame = frame_number;
+                self.active = s.all_decode_targets();
+                active_decode_targets = Some(self.active);
             }
             adt_offset = Some(r.pos);
         }
-        let s = self.structure()?;
         if adt_present {
-            active_decode_targets = Some(r.bits(s.decode_target_count as usize)?);
+            let count = self.structure()?.decode_target_count as usize;
+            self.active = r.bits(count)?;
+            active_decode_targets = Some(self.active);
         }
+        let s = self.structure()?;
         let index = (template_id as usize + MAX_TEMPLATES - s.template_id_offset as usize) % 64;
         if index >= s.template_count as usize {
             return None;
@@ -359,21 +376,22 @@ pub fn rewrite(
     active: Option<u32>,
     out: &mut [u8; MAX_LEN],
 ) -> Option<usize> {
+    let Some(mask) = active.filter(|_| !d.structure_attached) else {
+        return rewrite_frame_number(src, frame_number, out);
+    };
     let len = src.len().min(MAX_LEN);
-    let active = active.filter(|_| !d.structure_attached);
     let mut w = BitWriter::new(out);
     let r = BitReader::new(src.get(..len)?);
     w.put(u32::from(*src.first()?), 8)?;
     w.put(u32::from(frame_number), 16)?;
-    let dt_bits = decode_target_count as usize;
-    match (active, d.adt_offset) {
-        (None, _) => w.copy(&r, 24, len * 8)?,
-        (Some(mask), None) => {
+    let dt_bits = (decode_target_count as usize).min(MAX_DECODE_TARGETS);
+    match d.adt_offset {
+        None => {
             // Only the mandatory fields: add extended fields naming just the bitmask.
             w.put(0b01000, 5)?;
             w.put(mask, dt_bits)?;
         }
-        (Some(mask), Some(at)) => {
+        Some(at) => {
             // Flags: keep all but active_decode_targets_present, which is now set.
             w.put(r.peek(24, 1)?, 1)?;
             w.put(1, 1)?;
@@ -384,6 +402,18 @@ pub fn rewrite(
         }
     }
     Some(w.len())
+}
+
+/// Copies a descriptor into `out` with only its frame number (bytes 1–2) replaced: for descriptors that need no
+/// bitmask change, or could not be parsed (no structure yet). Returns the length written.
+pub fn rewrite_frame_number(
+    src: &[u8],
+    frame_number: u16,
+    out: &mut [u8; MAX_LEN],
+) -> Option<usize> {
+    let n = src.len().min(MAX_LEN);
+    out.get_mut(..n)?.copy_from_slice(src.get(..n)?);
+    crate::rtp::bytes::put_u16(out, 1, frame_number).then_some(n)
 }
 
 struct BitReader<'a> {
@@ -441,14 +471,18 @@ struct BitWriter<'a> {
 
 impl<'a> BitWriter<'a> {
     fn new(out: &'a mut [u8; MAX_LEN]) -> Self {
-        out.fill(0);
         BitWriter { out, pos: 0 }
     }
 
+    /// Appends the low `n` bits of `v` (n ≤ 32), most significant first.
     fn put(&mut self, v: u32, n: usize) -> Option<()> {
-        for i in (0..n).rev() {
+        for i in (0..n.min(32)).rev() {
             let bit = (v >> i) & 1;
             let byte = self.out.get_mut(self.pos / 8)?;
+            if self.pos.is_multiple_of(8) {
+                // Entering a new byte: the buffer is not cleared beforehand.
+                *byte = 0;
+            }
             *byte |= (bit as u8) << (7 - self.pos % 8);
             self.pos += 1;
         }
@@ -574,6 +608,36 @@ mod tests {
         assert_eq!(d.dti(1), Dti::NotPresent);
         assert_eq!((d.fdiff_count, d.fdiffs[0]), (1, 0x13));
         assert_eq!(d.temporal_id, 1);
+    }
+
+    #[test]
+    fn the_senders_bitmask_holds_until_it_changes() {
+        let mut st = DdState::default();
+        st.parse(&l1t3_key(7)).expect("key");
+        assert_eq!(st.active_decode_targets(), 0b111);
+        // Extended fields with a bitmask naming DT0 only, then a frame with mandatory fields only.
+        let mut b = Bits::default();
+        b.put(1, 1).put(1, 1).put(1, 6).put(8, 16);
+        b.put(0, 1).put(1, 1).put(0, 1).put(0, 1).put(0, 1);
+        b.put(0b001, 3);
+        st.parse(&b.bytes()).expect("bitmask");
+        st.parse(&[0xC1, 0x00, 0x09]).expect("plain");
+        assert_eq!(st.active_decode_targets(), 0b001, "still DT0 only");
+        // The next structure activates everything again.
+        st.parse(&l1t3_key(10)).expect("key");
+        assert_eq!(st.active_decode_targets(), 0b111);
+    }
+
+    #[test]
+    fn an_older_key_frame_does_not_replace_the_structure() {
+        let mut st = DdState::default();
+        st.parse(&l1t3_key(100)).expect("key");
+        // A late copy of key frame 90 (reordered, or a retransmission).
+        assert!(st.parse(&l1t3_key(90)).is_none());
+        assert!(st.structure().is_some(), "frame 100's structure stays");
+        // The same key frame again, or a newer one, is fine.
+        assert!(st.parse(&l1t3_key(100)).is_some());
+        assert!(st.parse(&l1t3_key(200)).is_some());
     }
 
     #[test]
