@@ -42,7 +42,8 @@ function haveFfmpeg() {
 }
 
 describe('plain transport: ffmpeg → ferrosoup → Chromium', () => {
-  const shared = sharedEnv();
+  // Plain transports are off unless the operator allows them.
+  const shared = sharedEnv({ serverArgs: ['--workers', '1', '--plain-transports'] });
   let env;
   before(() => {
     env = shared.env;

@@ -148,7 +148,14 @@ impl Args {
 pub async fn run_load(args: &Args) -> anyhow::Result<Summary> {
     args.check()?;
     let spawned = match &args.spawn {
-        Some(path) => Some(spawn::SpawnedServer::start(path, &args.server_args).await?),
+        Some(path) => {
+            let mut server_args = args.server_args.clone();
+            if matches!(args.transport, TransportKind::Plain) {
+                // The server refuses plain transports unless told otherwise.
+                server_args.push("--plain-transports".into());
+            }
+            Some(spawn::SpawnedServer::start(path, &server_args).await?)
+        }
         None => None,
     };
     let url = spawned.as_ref().map_or(args.url.clone(), |s| s.url.clone());

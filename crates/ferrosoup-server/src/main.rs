@@ -43,6 +43,11 @@ struct Args {
     #[arg(long, env = "FERROSOUP_PEERS_PER_WORKER", default_value_t = ServerConfig::default().peers_per_worker)]
     peers_per_worker: usize,
 
+    /// Allow plain RTP transports (createPlainTransport), e.g. for ffmpeg. They send media wherever their creator
+    /// says, without ICE's consent check; with --auth-secret only a teacher may create one.
+    #[arg(long, env = "FERROSOUP_PLAIN_TRANSPORTS")]
+    plain_transports: bool,
+
     /// Largest signaling message in bytes.
     #[arg(long, env = "FERROSOUP_MAX_MESSAGE_SIZE", default_value_t = 256 * 1024)]
     max_message_size: usize,
@@ -145,6 +150,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .clamp(1, 64),
         peers_per_worker: args.peers_per_worker,
+        plain_transports: args.plain_transports,
         max_message_size: args.max_message_size,
         limits: Limits {
             max_connections: args.max_connections,

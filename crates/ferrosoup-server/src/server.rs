@@ -26,6 +26,10 @@ pub struct ServerConfig {
     pub workers: usize,
     /// A room's peers on one worker before the room takes in another worker (see `signaling::placement`).
     pub peers_per_worker: usize,
+    /// Allow `createPlainTransport` (RTP to and from tools such as ffmpeg). Off by default: a plain transport sends
+    /// media to whatever address its creator names, without the consent check ICE makes. With authentication, only a
+    /// teacher may create one.
+    pub plain_transports: bool,
     /// Longest signaling message answered normally; longer ones get `too_large`.
     pub max_message_size: usize,
     /// Codecs every room offers.
@@ -50,6 +54,7 @@ impl Default for ServerConfig {
             rtc_listen: WorkerSettings::default().listen_infos,
             workers: 1,
             peers_per_worker: 10,
+            plain_transports: false,
             max_message_size: 256 * 1024,
             media_codecs: ferrosoup::supported_rtp_capabilities::default_media_codecs(),
             limits: Limits::default(),
@@ -179,15 +184,16 @@ impl Server {
                 .and_then(|l| l.announced_address.clone()),
             port: 0,
         };
-        let rooms = Arc::new(
-            Rooms::new(
-                workers,
-                config.peers_per_worker,
-                config.media_codecs.clone(),
-                config.limits.clone(),
-            )
-            .with_plain_listen(plain_listen),
+        let mut rooms = Rooms::new(
+            workers,
+            config.peers_per_worker,
+            config.media_codecs.clone(),
+            config.limits.clone(),
         );
+        if config.plain_transports {
+            rooms = rooms.with_plain_listen(plain_listen);
+        }
+        let rooms = Arc::new(rooms);
         let connection = ConnectionSettings {
             max_message_size: config.max_message_size,
             max_queued_messages: config.limits.max_queued_messages,

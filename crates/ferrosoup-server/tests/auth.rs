@@ -227,3 +227,32 @@ async fn roles_decide_publishing_and_moderation() {
     })
     .await;
 }
+
+/// With authentication, only a teacher may open a plain transport (it sends media wherever its creator says).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_teacher_may_create_a_plain_transport() {
+    bounded(async {
+        let mut config = server_config(256 * 1024);
+        config.auth_secret = Some(AuthSecret::new(SECRET));
+        config.plain_transports = true;
+        let server = Server::start(config).await.expect("server starts");
+        let url = server.signaling_url();
+        let room = "class-plain";
+        let claims = |role: &str| json!({"room": room, "role": role, "exp": in_ten_minutes()});
+        let (teacher, _) = join(&url, room, "tina", claims("teacher")).await;
+        let (student, _) = join(&url, room, "sam", claims("student")).await;
+        let e = student
+            .request_err("createPlainTransport", json!({"direction": "recv"}))
+            .await;
+        assert_eq!(e.code, "forbidden", "{e:?}");
+        teacher
+            .request(
+                "createPlainTransport",
+                json!({"direction": "recv"}),
+                "plainTransportCreated",
+            )
+            .await;
+        server.stop().await;
+    })
+    .await;
+}

@@ -107,6 +107,16 @@ fn ff_video_parameters() -> Value {
     })
 }
 
+/// A server that allows plain transports (they are off by default).
+async fn plain_server() -> ferrosoup_server::Server {
+    ferrosoup_server::Server::start(ferrosoup_server::ServerConfig {
+        plain_transports: true,
+        ..server_config(256 * 1024)
+    })
+    .await
+    .expect("the server starts on 127.0.0.1")
+}
+
 async fn join(url: &str, room: &str, name: &str) -> SignalClient {
     let sig = SignalClient::connect(url, name).await;
     sig.request("join", json!({"roomId": room, "peerId": name}), "joined")
@@ -147,7 +157,7 @@ struct Case {
 /// A plain "ffmpeg" publishes VP8 into a room; a WebRTC subscriber receives it from a key frame on, and the server
 /// asks the plain sender for a key frame over RTCP (on the RTCP port when not muxed).
 async fn publish_case(case: Case) {
-    let server = start_server(256 * 1024).await;
+    let server = plain_server().await;
     let url = server.signaling_url();
     let ff = join(&url, "plain", "ffmpeg").await;
     let created = ff
@@ -385,7 +395,7 @@ async fn plain_srtp_gcm_with_comedia_reaches_webrtc_consumer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_consumer_sends_rtp_to_a_udp_socket() {
     bounded(async {
-        let server = start_server(256 * 1024).await;
+        let server = plain_server().await;
         let url = server.signaling_url();
         let a = Publisher::start(&url, "out", "alice", true, false, 30).await;
         let ff = join(&url, "out", "recorder").await;
@@ -491,7 +501,7 @@ async fn plain_consumer_sends_rtp_to_a_udp_socket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_are_dropped() {
     bounded(async {
-        let server = start_server(256 * 1024).await;
+        let server = plain_server().await;
         let url = server.signaling_url();
         let ff = join(&url, "strangers", "ffmpeg").await;
         for comedia in [false, true] {
@@ -606,7 +616,7 @@ async fn port_free(port: u16) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ports_are_released_after_close() {
     bounded(async {
-        let server = start_server(256 * 1024).await;
+        let server = plain_server().await;
         let url = server.signaling_url();
         let ff = join(&url, "ports", "ffmpeg").await;
         let mut transports = Vec::new();
@@ -699,7 +709,7 @@ async fn ports_are_released_after_close() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_rules_and_limits() {
     bounded(async {
-        let server = start_server(256 * 1024).await;
+        let server = plain_server().await;
         let url = server.signaling_url();
         let ff = join(&url, "rules", "ffmpeg").await;
         let plain = ff
@@ -708,6 +718,15 @@ async fn connect_rules_and_limits() {
         let id = plain["id"].as_str().unwrap();
         let err = ff.request_err("connectPlainTransport", json!({"transportId": id})).await;
         assert_eq!(err.code, "bad_request", "missing ip: {err:?}");
+        for ip in ["0.0.0.0", "224.0.0.1", "255.255.255.255"] {
+            let err = ff
+                .request_err(
+                    "connectPlainTransport",
+                    json!({"transportId": id, "ip": ip, "port": 5000}),
+                )
+                .await;
+            assert_eq!(err.code, "bad_request", "{ip} is no one host: {err:?}");
+        }
         let err = ff
             .request_err(
                 "connectPlainTransport",
@@ -808,6 +827,19 @@ async fn connect_rules_and_limits() {
         assert_eq!(err.code, "limit", "{err:?}");
         let err = ff.request_err("createWebRtcTransport", json!({})).await;
         assert_eq!(err.code, "limit", "{err:?}");
+    })
+    .await;
+}
+
+/// Plain transports send wherever their creator says, so the operator must allow them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_transports_are_off_by_default() {
+    bounded(async {
+        let server = start_server(256 * 1024).await;
+        let ff = join(&server.signaling_url(), "off", "ffmpeg").await;
+        let err = ff.request_err("createPlainTransport", json!({})).await;
+        assert_eq!(err.code, "forbidden", "{err:?}");
+        wait_status(&server, Duration::from_secs(3), |s| s.transports == 0).await;
     })
     .await;
 }

@@ -229,7 +229,7 @@ pub struct Rooms {
     limits: Limits,
     rooms: tokio::sync::Mutex<HashMap<String, Arc<Room>>>,
     events: tokio::sync::broadcast::Sender<ServerEvent>,
-    /// Where plain transports listen (port 0: each its own free port).
+    /// Where plain transports listen (port 0: each its own free port); `None`: plain transports are off.
     plain_listen: Option<ferrosoup::ListenInfo>,
 }
 
@@ -254,25 +254,15 @@ impl Rooms {
         }
     }
 
-    /// Sets where plain transports listen; by default the worker's first media address.
+    /// Allows plain transports, listening at `info`. Without this they are refused.
     pub fn with_plain_listen(mut self, info: ferrosoup::ListenInfo) -> Self {
         self.plain_listen = Some(info);
         self
     }
 
-    pub fn plain_listen(&self) -> ferrosoup::ListenInfo {
-        self.plain_listen
-            .clone()
-            .unwrap_or_else(|| ferrosoup::ListenInfo {
-                ip: self
-                    .workers
-                    .first()
-                    .and_then(|w| w.local_addresses().first())
-                    .map(|a| a.ip())
-                    .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
-                announced_address: None,
-                port: 0,
-            })
+    /// Where plain transports listen, if they are allowed.
+    pub fn plain_listen(&self) -> Option<ferrosoup::ListenInfo> {
+        self.plain_listen.clone()
     }
 
     /// Events from now on. A subscriber that falls more than 256 events behind skips the oldest.

@@ -232,6 +232,13 @@ pub(super) fn connect(
                 "ip is not of the listen IP's family".into(),
             ));
         }
+        // Media goes to one host: never to "any", a group or a whole subnet.
+        let broadcast = matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+        if ip.is_unspecified() || ip.is_multicast() || broadcast {
+            return Err(Error::InvalidArgument(format!(
+                "ip {ip} is not a unicast address"
+            )));
+        }
         let rtcp = match (parameters.rtcp_port, p.rtcp_socket.is_some()) {
             (Some(_), false) => {
                 return Err(Error::InvalidArgument(

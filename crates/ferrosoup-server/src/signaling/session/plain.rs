@@ -20,6 +20,14 @@ impl Session {
         c: CreatePlainTransport,
     ) -> Result<Value> {
         let (room, peer_id) = self.member()?;
+        // A plain transport sends wherever `connectPlainTransport` says, with no consent check as ICE makes: the
+        // operator opts in, and with authentication only a teacher may.
+        let listen_info = self.rooms.plain_listen().ok_or_else(|| {
+            RequestError::new(
+                ErrorCode::Forbidden,
+                "plain transports are off (start the server with --plain-transports)",
+            )
+        })?;
         let max = self.rooms.limits().max_transports_per_peer;
         {
             let state = room.lock();
@@ -27,6 +35,9 @@ impl Session {
                 .peers
                 .get(&peer_id)
                 .ok_or_else(|| RequestError::new(ErrorCode::NotJoined, "no longer in the room"))?;
+            if peer.grant.role.is_some() {
+                peer.grant.may_moderate()?;
+            }
             if peer.transports.len() >= max {
                 return Err(limit("transports", max));
             }
@@ -38,7 +49,7 @@ impl Session {
         let transport = room
             .router_of(&peer_id)?
             .create_plain_transport(PlainTransportOptions {
-                listen_info: self.rooms.plain_listen(),
+                listen_info,
                 rtcp_listen_info: None,
                 rtcp_mux: c.rtcp_mux,
                 comedia: c.comedia,
