@@ -382,6 +382,12 @@ impl Engine {
         }
     }
 
+    /// How many sockets the engine numbers: the worker's own, then the plain transports'. The driver's list must
+    /// always be as long.
+    pub fn socket_count(&self) -> usize {
+        self.candidates.len() + self.plain_sockets.len()
+    }
+
     /// The next socket of a closed plain transport for the driver to drop (its index at this moment), renumbering
     /// the socket that takes its place as `Vec::swap_remove` does. Called by the driver between steps only.
     pub fn next_released_socket(&mut self) -> Option<usize> {

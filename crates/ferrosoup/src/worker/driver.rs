@@ -25,6 +25,8 @@ pub(crate) async fn run(
     mut pipe: mpsc::Receiver<PipeMessage>,
 ) {
     let mut receiver = Receiver::new();
+    // Where the next search for a readable socket starts, so that a busy socket cannot starve the others.
+    let mut next_socket = 0;
     let mut transmitter = Transmitter::new();
     // Sockets of plain transports created in this step, adopted once the step's output is sent.
     let mut added: Vec<UdpSocket> = Vec::new();
@@ -52,7 +54,8 @@ pub(crate) async fn run(
                     }
                 }
             }
-            index = readable_any(sockets) => {
+            index = readable_any(sockets, next_socket) => {
+                next_socket = index + 1;
                 let now = Instant::now();
                 receiver.drain(sockets, index, |from, datagram| {
                     guarded("datagram", || engine.handle_datagram(now, index, from, datagram))
@@ -84,6 +87,8 @@ fn release_sockets(engine: &mut Engine, udp: &mut Vec<UdpSocket>) {
             udp.swap_remove(index);
         }
     }
+    // Both sides number the sockets alike; a mismatch would send media from the wrong port.
+    debug_assert_eq!(udp.len(), engine.socket_count(), "socket lists out of step");
 }
 
 /// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol

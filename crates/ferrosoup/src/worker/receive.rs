@@ -90,11 +90,13 @@ impl Receiver {
     }
 }
 
-/// Waits until any of `sockets` has something to read; returns its index.
-pub(crate) async fn readable_any(sockets: &[UdpSocket]) -> usize {
+/// Waits until any of `sockets` has something to read, looking from index `start` on (round robin, so one busy
+/// socket cannot starve the others); returns its index.
+pub(crate) async fn readable_any(sockets: &[UdpSocket], start: usize) -> usize {
     poll_fn(|cx| {
-        for (index, socket) in sockets.iter().enumerate() {
-            if let Poll::Ready(Ok(())) = socket.poll_recv_ready(cx) {
+        let n = sockets.len();
+        for index in (0..n).map(|i| (start + i) % n) {
+            if let Some(Poll::Ready(Ok(()))) = sockets.get(index).map(|s| s.poll_recv_ready(cx)) {
                 return Poll::Ready(index);
             }
         }
@@ -112,16 +114,15 @@ fn recvmmsg(
     received: &mut Vec<(usize, Option<SocketAddr>)>,
 ) -> std::io::Result<usize> {
     received.clear();
-    let mut iov: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
-        iov_base: buffers
-            .get_mut(i * BUFFER..(i + 1) * BUFFER)
-            .map_or(std::ptr::null_mut(), |b| b.as_mut_ptr().cast()),
-        iov_len: if buffers.len() >= (i + 1) * BUFFER {
-            BUFFER
-        } else {
-            0
-        },
+    let mut iov: [libc::iovec; BATCH] = std::array::from_fn(|_| libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
     });
+    // One pass over the buffer: every pointer comes from the same borrow.
+    for (slot, chunk) in iov.iter_mut().zip(buffers.chunks_exact_mut(BUFFER)) {
+        slot.iov_base = chunk.as_mut_ptr().cast();
+        slot.iov_len = chunk.len();
+    }
     let mut names: [socket2::SockAddrStorage; BATCH] =
         std::array::from_fn(|_| socket2::SockAddrStorage::zeroed());
     // SAFETY: a plain C struct for which all-zero is a valid value.
@@ -148,8 +149,12 @@ fn recvmmsg(
         return Err(std::io::Error::last_os_error());
     }
     for (message, name) in messages.iter().zip(names).take(n as usize) {
-        // SAFETY: the kernel filled `name` with an address of `msg_namelen` bytes (at most the storage's size).
-        let addr = unsafe { socket2::SockAddr::new(name, message.msg_hdr.msg_namelen) };
+        let name_len = message.msg_hdr.msg_namelen.min(name.size_of());
+        // SAFETY: the kernel filled `name` with an address of `msg_namelen` bytes, at most the storage's size.
+        let addr = unsafe { socket2::SockAddr::new(name, name_len) };
+        // A datagram larger than the buffer arrives cut, as with `recv_from`: it fails authentication (SRTP) or is
+        // counted by its first bytes, like any other junk; only a clear plain transport's own sender could get its
+        // cut packet forwarded.
         received.push(((message.msg_len as usize).min(BUFFER), addr.as_socket()));
     }
     Ok(n as usize)

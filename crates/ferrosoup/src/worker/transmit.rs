@@ -59,7 +59,12 @@ impl Transmitter {
         let mut done = 0;
         while done < self.batch.len() {
             let pending = &self.batch[done..];
-            match socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)) {
+            let sent = match pending {
+                // One datagram (a plain transport's socket gets one per incoming packet): no batch to set up.
+                [one] => socket.try_send_to(&one.data, one.to).map(|_| 1),
+                _ => socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)),
+            };
+            match sent {
                 Ok(sent) => done += sent.max(1),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if socket.writable().await.is_err() {
