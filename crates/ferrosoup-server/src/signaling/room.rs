@@ -63,6 +63,16 @@ impl RoomState {
             peer.notifier.send(text.to_string());
         }
     }
+
+    /// Tells everyone but `closer` that `owner`'s producer closed (`closer` is the owner, or a moderator who closed
+    /// it, named as `byPeerId`).
+    pub fn producer_closed(&self, owner: &str, producer_id: ProducerId, closer: &str) {
+        let mut data = json!({"producerId": producer_id, "peerId": owner});
+        if closer != owner {
+            data["byPeerId"] = json!(closer);
+        }
+        self.broadcast(closer, &protocol::notification("producerClosed", data));
+    }
 }
 
 pub struct Room {
@@ -410,14 +420,8 @@ impl Rooms {
         let mut state = room.lock();
         let peer = state.peers.remove(peer_id)?;
         self.unload(&peer);
-        for (producer_id, _) in peer.producers.iter() {
-            state.broadcast(
-                peer_id,
-                &protocol::notification(
-                    "producerClosed",
-                    json!({"producerId": producer_id, "peerId": peer_id}),
-                ),
-            );
+        for producer_id in peer.producers.keys() {
+            state.producer_closed(peer_id, *producer_id, peer_id);
         }
         state.broadcast(
             peer_id,

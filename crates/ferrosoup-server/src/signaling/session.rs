@@ -112,13 +112,7 @@ impl Session {
                     .and_then(|peer| peer.producers.remove(&id))
                     .ok_or_else(|| not_found("producer", &p.producer_id))?;
                 entry.producer.close();
-                state.broadcast(
-                    &peer_id,
-                    &protocol::notification(
-                        "producerClosed",
-                        json!({"producerId": id, "peerId": peer_id}),
-                    ),
-                );
+                state.producer_closed(&peer_id, id, &peer_id);
                 Ok(json!({}))
             }
             Request::SetConsumerPreferredLayers(r) => self.set_consumer_preferred_layers(r).await,
@@ -561,13 +555,7 @@ impl Session {
             .ok_or_else(|| not_found("producer", producer_id))?;
         entry.producer.close();
         tracing::info!(room = %room.id, by = %peer_id, %owner, producer = %id, "producer closed by a moderator");
-        state.broadcast(
-            &peer_id,
-            &protocol::notification(
-                "producerClosed",
-                json!({"producerId": id, "peerId": owner, "byPeerId": peer_id}),
-            ),
-        );
+        state.producer_closed(&owner, id, &peer_id);
         Ok(json!({}))
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{limit, not_found, parse_id, Result, Session};
 use crate::signaling::protocol::{
-    self, ConnectPlainTransport, CreatePlainTransport, Direction, ErrorCode, RequestError,
+    ConnectPlainTransport, CreatePlainTransport, Direction, ErrorCode, RequestError,
 };
 use crate::signaling::transport::PeerTransport;
 
@@ -112,13 +112,7 @@ impl Session {
         peer.consumers.retain(|_, c| c.transport_id() != id);
         transport.close();
         for producer_id in closed {
-            state.broadcast(
-                &peer_id,
-                &protocol::notification(
-                    "producerClosed",
-                    json!({"producerId": producer_id, "peerId": peer_id}),
-                ),
-            );
+            state.producer_closed(&peer_id, producer_id, &peer_id);
         }
         Ok(json!({}))
     }
