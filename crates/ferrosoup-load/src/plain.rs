@@ -12,11 +12,13 @@ use anyhow::{anyhow, Context as _};
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::media::VideoSource;
-use crate::setup::{join, resume_all, Context, PeerHandle, PublisherHandle};
+use crate::setup::{
+    join, produce_video, publisher_role, publisher_ssrc, resume_all, Context, PeerHandle,
+    PublisherHandle,
+};
 use crate::signal::Signal;
 use crate::stats::{RunStats, SubscriberStats};
-use crate::webrtc::{self, bind_udp, Publisher, Role, Sending, MIN_SLEEP, RECV_BATCH, SEND_TICK};
+use crate::webrtc::{self, bind_udp, Role, Sending, MIN_SLEEP, RECV_BATCH, SEND_TICK};
 
 const RTP_HEADER: usize = 12;
 /// RTCP payload-specific feedback, and its PLI and FIR formats (RFC 4585, RFC 5104).
@@ -28,38 +30,16 @@ pub async fn publisher(ctx: &Context, room: usize, index: u32) -> anyhow::Result
     let name = format!("pub-{index}");
     let signal = join(ctx, room, &name, None).await?;
     let (socket, transport_id, server) = transport(ctx, &signal, "send").await?;
-    let ssrc = 0x4000_0000 | ((room as u32 & 0xfff) << 16) | (index << 1);
-    let produced = signal
-        .request(
-            "produce",
-            json!({"transportId": transport_id, "kind": "video",
-                   "rtpParameters": {
-                       "codecs": [{"mimeType": "video/VP8", "payloadType": ctx.router.vp8_pt, "clockRate": 90000,
-                                   "rtcpFeedback": [{"type": "nack"}, {"type": "nack", "parameter": "pli"},
-                                                    {"type": "ccm", "parameter": "fir"}]}],
-                       "encodings": [{"ssrc": ssrc}],
-                       "rtcp": {"cname": name}},
-                   "appData": {"source": "ferrosoup-load"}}),
-            "produced",
-        )
-        .await?;
-    let producer_id = produced["id"]
-        .as_str()
-        .ok_or_else(|| anyhow!("produced without id"))?
-        .to_string();
-    let role = Role::Publisher(Publisher {
-        index,
-        mid: String::new(),
-        pt: ctx.router.vp8_pt,
-        pps: ctx.pps,
-        subscribers: ctx.subscribers_per_room,
-        source: VideoSource::new(
-            ctx.pps,
-            ctx.payload,
-            0x1000_0000_u32.wrapping_mul(index + 1),
-        ),
-        first_seq: 1000,
-    });
+    let ssrc = publisher_ssrc(room, index);
+    // VP8 only, no mid (plain senders send no header extensions): the SSRC names the stream.
+    let rtp_parameters = json!({
+        "codecs": [{"mimeType": "video/VP8", "payloadType": ctx.router.vp8_pt, "clockRate": 90000,
+                    "rtcpFeedback": [{"type": "nack"}, {"type": "nack", "parameter": "pli"},
+                                     {"type": "ccm", "parameter": "fir"}]}],
+        "encodings": [{"ssrc": ssrc}],
+        "rtcp": {"cname": name}});
+    let producer_id = produce_video(&signal, &transport_id, rtp_parameters).await?;
+    let role = publisher_role(ctx, index, "");
     let peer = start(ctx, socket, server, ssrc, signal, role)?;
     Ok(PublisherHandle { peer, producer_id })
 }

@@ -56,27 +56,49 @@ pub async fn publisher(ctx: &Context, room: usize, index: u32) -> anyhow::Result
     let name = format!("pub-{index}");
     let signal = join(ctx, room, &name, None).await?;
     let mut peer = Peer::new(&ctx.router, ctx.bind_ip)?;
-    // SSRCs only need to be unique per transport; distinct ones make captures easier to read.
-    let ssrc = 0x4000_0000 | ((room as u32 & 0xfff) << 16) | (index << 1);
+    let ssrc = publisher_ssrc(room, index);
     let rtx_ssrc = ctx.router.rtx_pt.map(|_| ssrc | 1);
     peer.declare_send(VIDEO_MID, ssrc, rtx_ssrc);
     let info = create_transport(&signal, &mut peer, "send").await?;
+    let rtp_parameters = ctx
+        .router
+        .publisher_parameters(VIDEO_MID, ssrc, ssrc | 1, &name);
+    let producer_id = produce_video(&signal, &info.id, rtp_parameters).await?;
+    let role = publisher_role(ctx, index, VIDEO_MID);
+    let peer = start(ctx, peer, &info, signal, role).await?;
+    Ok(PublisherHandle { peer, producer_id })
+}
+
+/// A publisher's SSRC: only unique per transport is needed, but distinct ones make captures easier to read.
+pub fn publisher_ssrc(room: usize, index: u32) -> u32 {
+    0x4000_0000 | ((room as u32 & 0xfff) << 16) | (index << 1)
+}
+
+/// Produces the publisher's video on `transport_id`; returns the producer id.
+pub async fn produce_video(
+    signal: &Signal,
+    transport_id: &str,
+    rtp_parameters: serde_json::Value,
+) -> anyhow::Result<String> {
     let produced = signal
         .request(
             "produce",
-            json!({"transportId": info.id, "kind": "video",
-                   "rtpParameters": ctx.router.publisher_parameters(VIDEO_MID, ssrc, ssrc | 1, &name),
+            json!({"transportId": transport_id, "kind": "video", "rtpParameters": rtp_parameters,
                    "appData": {"source": "ferrosoup-load"}}),
             "produced",
         )
         .await?;
-    let producer_id = produced["id"]
+    Ok(produced["id"]
         .as_str()
         .ok_or_else(|| anyhow!("produced without id"))?
-        .to_string();
-    let role = Role::Publisher(Publisher {
+        .to_string())
+}
+
+/// Publisher `index`'s sending state: the run's rate and payload size, its own synthetic VP8 source.
+pub fn publisher_role(ctx: &Context, index: u32, mid: &str) -> Role {
+    Role::Publisher(Publisher {
         index,
-        mid: VIDEO_MID.to_string(),
+        mid: mid.to_string(),
         pt: ctx.router.vp8_pt,
         pps: ctx.pps,
         subscribers: ctx.subscribers_per_room,
@@ -86,9 +108,7 @@ pub async fn publisher(ctx: &Context, room: usize, index: u32) -> anyhow::Result
             0x1000_0000_u32.wrapping_mul(index + 1),
         ),
         first_seq: 1000,
-    });
-    let peer = start(ctx, peer, &info, signal, role).await?;
-    Ok(PublisherHandle { peer, producer_id })
+    })
 }
 
 pub async fn subscriber(
