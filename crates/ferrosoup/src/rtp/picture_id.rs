@@ -5,12 +5,42 @@
 
 use super::codecs::Vp8Descriptor;
 
+/// A counter (modulo `mask + 1`) re-based, when the stream it comes from changes, to follow the last value sent.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rebased {
+    offset: u16,
+    last: Option<u16>,
+}
+
+impl Rebased {
+    /// The value to send for `value`; with `sync` (the first of a new stream) it continues from the last one sent.
+    fn map(&mut self, value: u16, mask: u16, sync: bool) -> u16 {
+        if sync {
+            self.offset = self
+                .last
+                .map_or(0, |last| last.wrapping_add(1).wrapping_sub(value));
+        }
+        let out = self.peek(value, mask);
+        // Only a newer value moves `last` (a late packet keeps it).
+        if self
+            .last
+            .is_none_or(|last| (out.wrapping_sub(last) & mask) < mask.div_ceil(2))
+        {
+            self.last = Some(out);
+        }
+        out
+    }
+
+    /// The value to send for `value` without remembering it (a retransmission).
+    fn peek(&self, value: u16, mask: u16) -> u16 {
+        value.wrapping_add(self.offset) & mask
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Vp8Continuity {
-    pic_offset: u16,
-    tl0_offset: u8,
-    last_pic: Option<u16>,
-    last_tl0: Option<u8>,
+    picture_id: Rebased,
+    tl0_pic_idx: Rebased,
     sync: bool,
 }
 
@@ -25,36 +55,14 @@ impl Vp8Continuity {
         let Some(d) = Vp8Descriptor::parse(payload) else {
             return;
         };
-        let mask: u16 = if d.picture_id_15bit { 0x7FFF } else { 0x7F };
         if let Some(pic) = d.picture_id {
-            if self.sync {
-                self.pic_offset = self
-                    .last_pic
-                    .map_or(0, |last| last.wrapping_add(1).wrapping_sub(pic));
-            }
-            let out = pic.wrapping_add(self.pic_offset) & mask;
-            let newer = self
-                .last_pic
-                .is_none_or(|last| (out.wrapping_sub(last) & mask) < mask.div_ceil(2));
-            if newer {
-                self.last_pic = Some(out);
-            }
+            let mask: u16 = if d.picture_id_15bit { 0x7FFF } else { 0x7F };
+            let out = self.picture_id.map(pic, mask, self.sync);
             d.set_picture_id(payload, out);
         }
         if let Some(tl0) = d.tl0_pic_idx {
-            if self.sync {
-                self.tl0_offset = self
-                    .last_tl0
-                    .map_or(0, |last| last.wrapping_add(1).wrapping_sub(tl0));
-            }
-            let out = tl0.wrapping_add(self.tl0_offset);
-            if self
-                .last_tl0
-                .is_none_or(|last| out.wrapping_sub(last) < 0x80)
-            {
-                self.last_tl0 = Some(out);
-            }
-            d.set_tl0_pic_idx(payload, out);
+            let out = self.tl0_pic_idx.map(u16::from(tl0), 0xFF, self.sync);
+            d.set_tl0_pic_idx(payload, out as u8);
         }
         self.sync = false;
     }
@@ -64,8 +72,7 @@ impl Vp8Continuity {
 /// so frame diffs (references) keep their meaning; frames the SFU drops leave gaps, which receivers accept.
 #[derive(Debug, Clone, Default)]
 pub struct FrameNumberContinuity {
-    offset: u16,
-    last: Option<u16>,
+    frame: Rebased,
     sync: bool,
 }
 
@@ -77,22 +84,14 @@ impl FrameNumberContinuity {
 
     /// The outgoing number of a frame being forwarded.
     pub fn map(&mut self, frame_number: u16) -> u16 {
-        if self.sync {
-            self.offset = self
-                .last
-                .map_or(0, |last| last.wrapping_add(1).wrapping_sub(frame_number));
-            self.sync = false;
-        }
-        let out = frame_number.wrapping_add(self.offset);
-        if self.last.is_none_or(|last| out.wrapping_sub(last) < 0x8000) {
-            self.last = Some(out);
-        }
+        let out = self.frame.map(frame_number, u16::MAX, self.sync);
+        self.sync = false;
         out
     }
 
     /// The outgoing number of a frame sent again (retransmission): mapped, nothing remembered.
     pub fn peek(&self, frame_number: u16) -> u16 {
-        frame_number.wrapping_add(self.offset)
+        self.frame.peek(frame_number, u16::MAX)
     }
 }
 
