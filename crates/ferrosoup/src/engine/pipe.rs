@@ -113,7 +113,7 @@ pub(crate) struct PipeSink {
     pub needed: Needed,
 }
 
-/// What a source producer tells its sinks (and a pipe producer its source).
+/// Hands a packet (router form) to each pipe producer fed by the source; returns how many queues were full.
 pub(super) fn send_rtp(sinks: &[PipeSink], bytes: &[u8]) -> usize {
     let mut dropped = 0;
     for sink in sinks {
