@@ -48,6 +48,28 @@ async fn media_crosses_workers_and_follows_pause_and_close() {
 
         // Pausing the source stops the piped stream; resuming restarts it at a key frame.
         let video = call.a.video_producer.clone().expect("video");
+        // A hears the scores of its own stream only, not of the pipe producer's in-memory copy.
+        let score = call
+            .a
+            .sig
+            .wait_notification("producerScore", Duration::from_secs(5), |d| {
+                d["producerId"] == json!(video)
+            })
+            .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let ssrcs: std::collections::HashSet<String> = call
+            .a
+            .sig
+            .all_received()
+            .iter()
+            .filter(|m| m["type"] == "producerScore" && m["data"]["producerId"] == json!(video))
+            .map(|m| m["data"]["score"][0]["ssrc"].to_string())
+            .collect();
+        assert_eq!(
+            ssrcs.len(),
+            1,
+            "one stream's scores: {ssrcs:?} (first {score})"
+        );
         call.a
             .sig
             .request(

@@ -37,7 +37,8 @@ pub(super) fn update(engine: &mut Engine, now: Instant) {
             changed |= score != s.score;
             s.score = score;
         }
-        if changed && !p.paused {
+        // A pipe producer's score is about an in-memory queue; the owner hears its source's.
+        if changed && !p.paused && p.pipe_source.is_none() {
             if let Some(router) = engine.routers.get(&p.router) {
                 router.emit(RouterEvent::ProducerScore {
                     producer_id: p.id,
