@@ -10,6 +10,7 @@ mod mediasoup;
 mod plain;
 mod procfs;
 pub mod report;
+mod server_status;
 mod setup;
 mod signal;
 mod spawn;
@@ -30,6 +31,7 @@ use serde_json::json;
 use crate::media::{Phase, MIN_PAYLOAD};
 use crate::procfs::ProcessSample;
 use crate::report::{round2, Latency, ProcessFigures, ProgressState};
+use crate::server_status::LatencyReading;
 use crate::setup::{Context, PeerHandle, PublisherHandle};
 use crate::stats::{lock, RunStats};
 
@@ -332,6 +334,7 @@ async fn set_up_and_measure(
     let server_before = server_pid.map(ProcessSample::read).transpose()?;
     let tool_before = ProcessSample::read(std::process::id())?;
     let drops_before = (procfs::udp_drops(&server_ports), procfs::udp_drops(&ports));
+    let server_latency_before = read_server_latency(args, &ctx.url).await;
     run.set_phase(Phase::Measure);
     let measure_start = Instant::now();
     tick(
@@ -348,6 +351,7 @@ async fn set_up_and_measure(
     let server_after = server_pid.map(ProcessSample::read).transpose()?;
     let tool_after = ProcessSample::read(std::process::id())?;
     let drops_after = (procfs::udp_drops(&server_ports), procfs::udp_drops(&ports));
+    let server_latency_after = read_server_latency(args, &ctx.url).await;
     // Packets of the measurement still in flight (or being retransmitted) arrive now.
     tick(
         args,
@@ -397,6 +401,12 @@ async fn set_up_and_measure(
         key_frames_sent: run.key_frames_sent.load(Ordering::Relaxed),
         key_frame_requests: run.key_frame_requests.load(Ordering::Relaxed),
         latency,
+        // Read while the publishers still send, so the window holds just the measurement's packets (and a few of
+        // the readings' own milliseconds).
+        server_latency: match (server_latency_before, server_latency_after) {
+            (Some(before), Some(after)) => Some(after.since(&before)),
+            _ => None,
+        },
         server: match (server_pid, server_before, server_after) {
             (Some(pid), Some(a), Some(b)) => Some(ProcessFigures::between(
                 pid,
@@ -434,6 +444,20 @@ async fn tick(
         tokio::time::sleep((end - now).min(Duration::from_secs(1))).await;
         if !args.quiet {
             progress.line(run, server_pid, started);
+        }
+    }
+}
+
+/// The server's latency buckets, or `None` (with a note) when its `/status` cannot be read: the run goes on
+/// without the figure.
+async fn read_server_latency(args: &Args, url: &str) -> Option<LatencyReading> {
+    match LatencyReading::fetch(url).await {
+        Ok(reading) => Some(reading),
+        Err(e) => {
+            if !args.quiet {
+                eprintln!("server latency not measured: {e:#}");
+            }
+            None
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct Summary {
     pub key_frames_sent: u64,
     pub key_frame_requests: u64,
     pub latency: Latency,
+    /// How long the server held the packets, arrival to send, from its `/status` (what it adds to the latency).
+    pub server_latency: Option<Latency>,
     pub server: Option<ProcessFigures>,
     pub tool: ProcessFigures,
     /// Reasons not to trust the figures as the server's (the tool short of CPU, streams that never started).
@@ -157,6 +159,15 @@ impl Summary {
                 l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.samples
             ),
         );
+        if let Some(l) = &s.server_latency {
+            row(
+                "server-added latency",
+                format!(
+                    "p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms  ({} packets)",
+                    l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.samples
+                ),
+            );
+        }
         let proc_row = |what: &str, p: &ProcessFigures| {
             row(
                 what,

@@ -112,15 +112,20 @@ impl Shared {
         })
     }
 
-    /// What `/status` shows: the counts, and the media datagrams dropped by reason.
+    /// What `/status` shows: the counts, the media datagrams dropped by reason, and how long the workers held
+    /// datagrams (arrival to send).
     pub async fn status_page(&self) -> Result<serde_json::Value, ferrosoup::Error> {
         let status = self.status().await?;
-        let dropped = self.rooms.dump().await?.dropped;
+        let dump = self.rooms.dump().await?;
         let mut page = serde_json::to_value(status).unwrap_or_default();
         if let Some(object) = page.as_object_mut() {
             object.insert(
                 "dropped".into(),
-                serde_json::to_value(dropped).unwrap_or_default(),
+                serde_json::to_value(dump.dropped).unwrap_or_default(),
+            );
+            object.insert(
+                "latency".into(),
+                serde_json::to_value(&dump.latency).unwrap_or_default(),
             );
         }
         Ok(page)

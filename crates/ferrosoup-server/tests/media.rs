@@ -159,6 +159,15 @@ async fn publish_and_receive() {
             (1, 2, 2, 2, 2),
             "{status:?}"
         );
+        // Every forwarded copy was timed from its arrival to its send (plus STUN replies and the like).
+        let latency = server.worker_dump().await.unwrap().latency;
+        assert!(
+            latency.count() >= (video.len() + audio.len()) as u64,
+            "{latency:?} for {} packets",
+            video.len() + audio.len()
+        );
+        assert!(latency.quantile(0.5) > Duration::ZERO && latency.quantile(0.5) <= latency.max());
+        eprintln!("publish_and_receive: server latency {latency:?}");
         drop(a);
         drop(b);
         server.stop().await;

@@ -42,4 +42,4 @@ pub use transport::{
     ListenInfo, PlainConnectParameters, PlainTransport, PlainTransportInfo, PlainTransportOptions,
     SrtpCryptoSuite, SrtpParameters, TransportTuple, WebRtcTransport, WebRtcTransportInfo,
 };
-pub use worker::{Worker, WorkerDump, WorkerSettings};
+pub use worker::{LatencyHistogram, Worker, WorkerDump, WorkerSettings};

@@ -46,7 +46,7 @@ use tokio::sync::mpsc;
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
 use crate::router::RouterEvent;
 use crate::rtp_parameters::RtpCapabilities;
-use crate::worker::{Command, WorkerDump};
+use crate::worker::{Command, LatencyHistogram, WorkerDump};
 
 pub(crate) use consumer::ConsumerKey;
 use consumer::ConsumerState;
@@ -114,6 +114,11 @@ pub(crate) struct Engine {
     next_demand: Option<Instant>,
     /// Datagrams dropped, by reason.
     dropped: DropCounters,
+    /// When the datagram being handled arrived (wall-clock ns, 0 if unknown; set by the driver): piped copies carry
+    /// it to the other worker, whose latency figures then start at the first arrival.
+    arrival: u64,
+    /// Arrival-to-send times the driver measured (it owns the clock; the engine keeps the figures for `dump`).
+    latency: LatencyHistogram,
     /// Owner of each plain transport socket, numbered after the shared ones (`plain.rs`); `None` once released.
     plain_sockets: Vec<Option<TransportKey>>,
     /// How many `plain_sockets` entries are `None`, waiting for the driver to drop their sockets.
@@ -140,6 +145,8 @@ impl Engine {
             epoch: Instant::now(),
             next_demand: None,
             dropped: DropCounters::default(),
+            arrival: 0,
+            latency: LatencyHistogram::default(),
             plain_sockets: Vec::new(),
             released_sockets: 0,
         }
@@ -155,6 +162,21 @@ impl Engine {
 
     pub fn recycle(&mut self, datagram: Datagram) {
         self.outbox.recycle(datagram.data);
+    }
+
+    /// Datagrams queued and not yet taken by [`Engine::poll_transmit`]: the driver counts what each input caused.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// When the datagram about to be handled arrived (wall-clock ns).
+    pub fn set_arrival(&mut self, nanos: u64) {
+        self.arrival = nanos;
+    }
+
+    /// Where the driver records how long it held each datagram.
+    pub fn latency_mut(&mut self) -> &mut LatencyHistogram {
+        &mut self.latency
     }
 
     /// The earliest instant at which [`Engine::handle_timeout`] has work to do.
@@ -225,6 +247,7 @@ impl Engine {
             consumers: self.consumers.len(),
             client_addresses: self.by_remote.len(),
             dropped: self.dropped,
+            latency: self.latency.clone(),
         }
     }
 

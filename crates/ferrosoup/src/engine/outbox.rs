@@ -66,6 +66,10 @@ impl Outbox {
         }
     }
 
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     pub fn pop(&mut self) -> Option<Datagram> {
         self.queue.pop_front()
     }

@@ -256,7 +256,7 @@ impl Engine {
         let p = &self.producers[pkey];
         if !p.pipe_sinks.is_empty() {
             self.dropped.pipe_full +=
-                super::pipe::send_rtp(&p.pipe_sinks, packet.as_bytes()) as u64;
+                super::pipe::send_rtp(&p.pipe_sinks, packet.as_bytes(), self.arrival) as u64;
         }
         // What consumers need to rewrite the dependency descriptor; the active decode targets only where the
         // selector filters by it (AV1).

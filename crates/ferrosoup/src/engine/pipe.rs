@@ -48,6 +48,8 @@ pub(crate) enum PipeMessage {
     Rtp {
         producer: ProducerKey,
         data: Vec<u8>,
+        /// When the packet reached the source worker (wall-clock ns; 0 if unknown), for the target's latency figures.
+        arrival: u64,
     },
     /// The source producer was paused or resumed.
     Paused { producer: ProducerKey, paused: bool },
@@ -69,6 +71,16 @@ pub(crate) enum PipeMessage {
         producer: ProducerKey,
         sink: ProducerKey,
     },
+}
+
+impl PipeMessage {
+    /// When the packet a message carries reached the source worker (wall-clock ns); 0 for other messages.
+    pub fn arrival(&self) -> u64 {
+        match self {
+            PipeMessage::Rtp { arrival, .. } => *arrival,
+            _ => 0,
+        }
+    }
 }
 
 /// The sending side of a worker's pipe queue.
@@ -114,17 +126,18 @@ pub(crate) struct PipeSink {
 }
 
 /// Hands a packet (router form) to each pipe producer fed by the source; returns how many queues were full.
-pub(super) fn send_rtp(sinks: &[PipeSink], bytes: &[u8]) -> usize {
+pub(super) fn send_rtp(sinks: &[PipeSink], bytes: &[u8], arrival: u64) -> usize {
     let mut dropped = 0;
     for sink in sinks {
         let mut data = POOL
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(BUFFER_CAPACITY));
         data.extend_from_slice(bytes);
-        if !sink
-            .end
-            .send(|producer| PipeMessage::Rtp { producer, data })
-        {
+        if !sink.end.send(|producer| PipeMessage::Rtp {
+            producer,
+            data,
+            arrival,
+        }) {
             dropped += 1;
         }
     }
@@ -173,7 +186,9 @@ impl Engine {
     /// dropped (keys are versioned, so a stale one never reaches a newer producer).
     pub fn handle_pipe(&mut self, now: Instant, message: PipeMessage) {
         match message {
-            PipeMessage::Rtp { producer, mut data } => {
+            PipeMessage::Rtp {
+                producer, mut data, ..
+            } => {
                 if let Some(stream) = self.producers.get(producer).and_then(|p| {
                     let ssrc = crate::rtp::RtpPacket::parse(&data).ok()?.ssrc();
                     p.streams.iter().position(|s| s.ssrc == Some(ssrc))

@@ -36,13 +36,13 @@ pub(crate) enum Command {
         dtls_parameters: DtlsParameters,
         reply: Reply<()>,
     },
-    /// The handle bound the sockets; the driver takes them out (`sockets` is empty when the engine sees this) and
-    /// numbers them after its others.
+    /// The handle bound the sockets; the driver takes them out and registers them with the worker's runtime
+    /// (`sockets` is empty when the engine sees this), and the engine numbers them after its others.
     CreatePlainTransport {
         router_id: RouterId,
         id: TransportId,
         setup: PlainSetup,
-        sockets: Vec<tokio::net::UdpSocket>,
+        sockets: Vec<std::net::UdpSocket>,
         socket_count: usize,
         reply: Reply<PlainTransportInfo>,
     },

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::{Engine, PipeMessage};
 use crate::worker::receive::{readable_any, Receiver, BATCH as RECV_BATCH};
-use crate::worker::transmit::Transmitter;
+use crate::worker::transmit::{Transmitter, BATCH as SEND_BATCH};
 use crate::worker::Command;
 
 /// The worker's sockets, and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
@@ -38,28 +38,38 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(mut command) => {
-                    take_new_sockets(&mut command, &mut added);
-                    guarded("command", || engine.handle_command(Instant::now(), command))
-                }
+                Some(mut command) => match take_new_sockets(&mut command, &mut added) {
+                    Ok(()) => guarded("command", || engine.handle_command(Instant::now(), command)),
+                    Err(e) => refuse(command, e),
+                },
                 None => break,
             },
             Some(message) = pipe.recv() => {
                 let now = Instant::now();
-                guarded("pipe", || engine.handle_pipe(now, message));
-                for _ in 1..RECV_BATCH {
-                    match pipe.try_recv() {
-                        Ok(message) => guarded("pipe", || engine.handle_pipe(now, message)),
-                        Err(_) => break,
-                    }
+                let mut next = Some(message);
+                for _ in 0..RECV_BATCH {
+                    let Some(message) = next.take().or_else(|| pipe.try_recv().ok()) else {
+                        break;
+                    };
+                    let (queued, arrival) = (engine.queued(), message.arrival());
+                    guarded("pipe", || engine.handle_pipe(now, message));
+                    transmitter.caused(engine.queued().saturating_sub(queued), arrival);
+                    flush_if_full(&mut transmitter, &mut engine, sockets).await;
                 }
             }
             index = readable_any(sockets, next_socket) => {
                 next_socket = index + 1;
                 let now = Instant::now();
-                receiver.drain(sockets, index, |from, datagram| {
-                    guarded("datagram", || engine.handle_datagram(now, index, from, datagram))
-                });
+                for i in 0..receiver.read_from(sockets, index) {
+                    let Some((from, datagram, arrival)) = receiver.get(i) else {
+                        continue;
+                    };
+                    let queued = engine.queued();
+                    engine.set_arrival(arrival);
+                    guarded("datagram", || engine.handle_datagram(now, index, from, datagram));
+                    transmitter.caused(engine.queued().saturating_sub(queued), arrival);
+                    flush_if_full(&mut transmitter, &mut engine, sockets).await;
+                }
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
@@ -71,11 +81,32 @@ pub(crate) async fn run(
     transmitter.flush(&mut engine, &owned.udp).await;
 }
 
-/// Moves the sockets a new plain transport bound out of its command. The engine numbers them after the worker's
-/// others, in this order; they are listened on from the next step.
-fn take_new_sockets(command: &mut Command, added: &mut Vec<UdpSocket>) {
+/// Sends what is queued once it fills half a `sendmmsg` batch. Small outputs (a reply, one copy per input) gather
+/// over the whole read and go out in few calls; a fan-out goes out as soon as its input is handled rather than
+/// waiting for the rest of the read, which would add their handling time to every copy's latency.
+async fn flush_if_full(transmitter: &mut Transmitter, engine: &mut Engine, sockets: &[UdpSocket]) {
+    if engine.queued() >= SEND_BATCH / 2 {
+        transmitter.flush(engine, sockets).await;
+    }
+}
+
+/// Moves the sockets a new plain transport bound out of its command and registers them with this thread's runtime.
+/// The engine numbers them after the worker's others, in this order; they are listened on from the next step.
+fn take_new_sockets(command: &mut Command, added: &mut Vec<UdpSocket>) -> std::io::Result<()> {
     if let Command::CreatePlainTransport { sockets, .. } = command {
-        added.append(sockets);
+        let registered = std::mem::take(sockets)
+            .into_iter()
+            .map(UdpSocket::from_std)
+            .collect::<std::io::Result<Vec<_>>>()?;
+        added.extend(registered);
+    }
+    Ok(())
+}
+
+/// Answers a plain transport whose sockets could not be registered with the error; the engine never sees it.
+fn refuse(command: Command, error: std::io::Error) {
+    if let Command::CreatePlainTransport { reply, .. } = command {
+        let _ = reply.send(Err(error.into()));
     }
 }
 

@@ -1,17 +1,19 @@
-//! The worker: one task that owns a set of UDP sockets and every router, transport, producer and consumer on them.
+//! The worker: one thread that owns a set of UDP sockets and every router, transport, producer and consumer on them.
 //!
-//! As in mediasoup, all media state of a worker lives in one place and is touched by one task only, so the packet path
-//! takes no locks. Handles ([`crate::Router`], [`crate::WebRtcTransport`], …) talk to it through a command queue and
+//! As in mediasoup, all media state of a worker lives in one place and is touched by one task only, on a thread of its
+//! own (a single-threaded tokio runtime), so the packet path takes no locks. Handles ([`crate::Router`], [`crate::WebRtcTransport`], …) talk to it through a command queue and
 //! await the reply. Every transport of a worker shares the worker's sockets (mediasoup's WebRtcServer model):
 //! packets are told apart by STUN username and, after ICE, by the client's address.
 
 mod command;
 mod driver;
+mod latency;
 mod receive;
 mod sockets;
 mod transmit;
 
 pub(crate) use command::{Channel, Command};
+pub use latency::LatencyHistogram;
 pub(crate) use sockets::bind_plain;
 
 use std::net::SocketAddr;
@@ -46,7 +48,7 @@ impl Default for WorkerSettings {
 }
 
 /// Counts of the objects a worker holds, for status pages and leak checks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerDump {
     pub routers: usize,
@@ -57,6 +59,8 @@ pub struct WorkerDump {
     pub client_addresses: usize,
     /// Incoming datagrams dropped since the worker started, by reason.
     pub dropped: crate::engine::DropCounters,
+    /// How long the worker held datagrams, arrival to send, since it started.
+    pub latency: LatencyHistogram,
 }
 
 /// Totals over several workers.
@@ -68,6 +72,7 @@ impl std::ops::AddAssign for WorkerDump {
         self.consumers += other.consumers;
         self.client_addresses += other.client_addresses;
         self.dropped += other.dropped;
+        self.latency += &other.latency;
     }
 }
 
@@ -95,13 +100,27 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Binds the sockets and starts the worker on the current tokio runtime.
+    /// Binds the sockets and starts the worker on a thread of its own.
+    ///
+    /// The worker's loop runs on a single-threaded runtime that waits on the worker's sockets itself, so a datagram
+    /// wakes the thread that handles it: no hand-over between threads, no work stealing, and the packet path never
+    /// waits behind signaling, which stays on the caller's runtime.
     pub async fn new(settings: WorkerSettings) -> Result<Worker, Error> {
         certificate::prewarm();
         let bound = sockets::bind(&settings.listen_infos)?;
         let local_addresses = bound.iter().map(|s| s.local).collect();
         let engine = Engine::new(bound.iter().map(|s| s.candidate.clone()).collect());
-        let udp = bound.into_iter().map(|s| s.socket).collect::<Vec<_>>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let udp = {
+            // Sockets register with the reactor of the runtime they are created in: the worker's.
+            let _worker_runtime = runtime.enter();
+            bound
+                .into_iter()
+                .map(|s| tokio::net::UdpSocket::from_std(s.socket))
+                .collect::<std::io::Result<Vec<_>>>()?
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let (pipe_tx, pipe_rx) = mpsc::channel(PIPE_QUEUE);
         let (released_tx, released) = tokio::sync::watch::channel(());
@@ -109,7 +128,15 @@ impl Worker {
             udp,
             _released: released_tx,
         };
-        let task = tokio::spawn(driver::run(engine, sockets, rx, pipe_rx));
+        let task = runtime.spawn(driver::run(engine, sockets, rx, pipe_rx));
+        let mut until_released = released.clone();
+        std::thread::Builder::new()
+            .name("ferrosoup-worker".into())
+            .spawn(move || {
+                // A current-thread runtime runs its tasks only inside `block_on`: run until the loop has ended (or
+                // was aborted) and dropped its sockets, then shut the runtime down with the thread.
+                runtime.block_on(async move { while until_released.changed().await.is_ok() {} });
+            })?;
         Ok(Worker {
             inner: Arc::new(WorkerInner {
                 channel: Channel(tx),
@@ -171,7 +198,7 @@ impl Worker {
         while released.changed().await.is_ok() {}
     }
 
-    /// Whether the worker task has ended.
+    /// Whether the worker's loop has ended.
     pub fn is_closed(&self) -> bool {
         self.inner.task.is_finished()
     }

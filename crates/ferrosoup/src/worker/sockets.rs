@@ -15,8 +15,9 @@ use crate::Error;
 /// Kernel buffer sizes asked for: bursts of video key frames to many consumers must not be dropped by the kernel.
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 
+/// A socket bound but not yet registered with a runtime: the worker's own thread does that (`mod.rs`).
 pub(crate) struct BoundSocket {
-    pub socket: tokio::net::UdpSocket,
+    pub socket: std::net::UdpSocket,
     pub local: SocketAddr,
     pub candidate: LocalCandidate,
 }
@@ -49,7 +50,7 @@ pub(crate) fn bind(listen_infos: &[ListenInfo]) -> Result<Vec<BoundSocket>, Erro
             let local_preference = 10_000u32.saturating_sub(100 * index as u32 + out.len() as u32);
             let priority = (64 << 24) + (local_preference << 8) + 255;
             out.push(BoundSocket {
-                socket: tokio::net::UdpSocket::from_std(socket)?,
+                socket,
                 local,
                 candidate: LocalCandidate {
                     local,
@@ -64,10 +65,10 @@ pub(crate) fn bind(listen_infos: &[ListenInfo]) -> Result<Vec<BoundSocket>, Erro
 
 /// Binds one socket of a plain transport (any address, wildcard included: with no ICE there is no candidate to keep
 /// consistent). Returns it with the address it got.
-pub(crate) fn bind_plain(info: &ListenInfo) -> Result<(tokio::net::UdpSocket, SocketAddr), Error> {
+pub(crate) fn bind_plain(info: &ListenInfo) -> Result<(std::net::UdpSocket, SocketAddr), Error> {
     let socket = bind_one(SocketAddr::new(info.ip, info.port))?;
     let local = socket.local_addr()?;
-    Ok((tokio::net::UdpSocket::from_std(socket)?, local))
+    Ok((socket, local))
 }
 
 fn bind_one(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
@@ -79,9 +80,34 @@ fn bind_one(addr: SocketAddr) -> Result<std::net::UdpSocket, Error> {
     let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
     socket.set_nonblocking(true)?;
+    enable_receive_timestamps(&socket);
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
+
+/// Asks the kernel to stamp each datagram with its arrival time (`receive.rs`), so that the worker's latency
+/// figures include the time a datagram waited to be read. Without it they start at the read.
+#[cfg(target_os = "linux")]
+fn enable_receive_timestamps(socket: &Socket) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket and a c_int option value that outlives the call.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if result != 0 {
+        tracing::debug!("no receive timestamps: {}", std::io::Error::last_os_error());
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enable_receive_timestamps(_socket: &Socket) {}
 
 /// The machine's usable addresses of the wildcard's family: LAN addresses first; loopback only when there is nothing
 /// else (a machine with no network still works for local tests).

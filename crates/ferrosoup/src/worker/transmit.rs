@@ -4,24 +4,59 @@
 //! fan-out is dominated by the kernel's per-call overhead. On Linux the queue goes out with `sendmmsg(2)`, up to
 //! [`BATCH`] datagrams per call; elsewhere (macOS and Windows, where Tauri apps also run) one `send_to` per datagram.
 //! UDP GSO is not used: it needs every segment of a call to go to the same address, which fan-out never gives.
+//!
+//! The transmitter also measures the worker's latency: the driver tells it how many datagrams each input caused and
+//! when that input arrived, and once the kernel has taken a datagram its time in the worker is recorded
+//! (`latency.rs`). Datagrams of timers and commands are not measured.
+
+use std::collections::VecDeque;
 
 use tokio::net::UdpSocket;
 
 use crate::engine::{Datagram, Engine};
+use crate::worker::receive::wall_clock_nanos;
+use crate::worker::LatencyHistogram;
 
 /// Datagrams per `sendmmsg` call: one incoming packet's fan-out to a room of this size fits in one call.
-const BATCH: usize = 64;
+pub(crate) const BATCH: usize = 64;
 
 /// Reused between flushes so that sending allocates nothing.
 pub(crate) struct Transmitter {
     batch: Vec<Datagram>,
+    /// When the input that caused each datagram of `batch` arrived (wall-clock ns; 0: not measured).
+    arrivals: Vec<u64>,
+    /// The inputs of this step, in the order the engine queued their output: (datagrams caused, arrival).
+    causes: VecDeque<(usize, u64)>,
 }
 
 impl Transmitter {
     pub fn new() -> Transmitter {
         Transmitter {
             batch: Vec::with_capacity(BATCH),
+            arrivals: Vec::with_capacity(BATCH),
+            causes: VecDeque::with_capacity(2 * super::receive::BATCH),
         }
+    }
+
+    /// Notes that the input handled last (arrived at `arrival`) queued `datagrams` datagrams after the ones noted
+    /// before. Called for every input of a step, so that the next flush can pair datagrams with arrivals.
+    pub fn caused(&mut self, datagrams: usize, arrival: u64) {
+        if datagrams > 0 {
+            self.causes.push_back((datagrams, arrival));
+        }
+    }
+
+    /// The arrival of the input that caused the next datagram of the engine's queue.
+    fn next_arrival(&mut self) -> u64 {
+        let Some((left, arrival)) = self.causes.front_mut() else {
+            return 0;
+        };
+        let arrival = *arrival;
+        *left -= 1;
+        if *left == 0 {
+            self.causes.pop_front();
+        }
+        arrival
     }
 
     /// Sends everything the engine has queued, in order, and gives the buffers back to the engine's pool. A datagram
@@ -30,10 +65,10 @@ impl Transmitter {
         let mut carry = engine.poll_transmit();
         while let Some(first) = carry.take() {
             let socket_index = first.socket;
-            self.batch.push(first);
+            self.push(first);
             while self.batch.len() < BATCH {
                 match engine.poll_transmit() {
-                    Some(next) if next.socket == socket_index => self.batch.push(next),
+                    Some(next) if next.socket == socket_index => self.push(next),
                     other => {
                         carry = other;
                         break;
@@ -41,8 +76,9 @@ impl Transmitter {
                 }
             }
             if let Some(socket) = sockets.get(socket_index) {
-                self.send_batch(socket).await;
+                self.send_batch(socket, engine.latency_mut()).await;
             }
+            self.arrivals.clear();
             for datagram in self.batch.drain(..) {
                 engine.recycle(datagram);
             }
@@ -50,10 +86,32 @@ impl Transmitter {
                 carry = engine.poll_transmit();
             }
         }
+        // Everything noted was queued, so this is empty unless a step's count went wrong; never carry it over.
+        self.causes.clear();
+    }
+
+    fn push(&mut self, datagram: Datagram) {
+        let arrival = self.next_arrival();
+        self.arrivals.push(arrival);
+        self.batch.push(datagram);
+    }
+
+    /// Records how long the datagrams `range` of the batch, just taken by the kernel, were in the worker.
+    fn record(&self, range: std::ops::Range<usize>, latency: &mut LatencyHistogram) {
+        let Some(arrivals) = self.arrivals.get(range) else {
+            return;
+        };
+        if arrivals.iter().all(|&a| a == 0) {
+            return;
+        }
+        let now = wall_clock_nanos();
+        for &arrival in arrivals.iter().filter(|&&a| a != 0) {
+            latency.record(now.saturating_sub(arrival));
+        }
     }
 
     #[cfg(target_os = "linux")]
-    async fn send_batch(&mut self, socket: &UdpSocket) {
+    async fn send_batch(&mut self, socket: &UdpSocket, latency: &mut LatencyHistogram) {
         use std::os::fd::AsRawFd;
         let fd = socket.as_raw_fd();
         let mut done = 0;
@@ -65,7 +123,11 @@ impl Transmitter {
                 _ => socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)),
             };
             match sent {
-                Ok(sent) => done += sent.max(1),
+                Ok(sent) => {
+                    let sent = sent.max(1);
+                    self.record(done..done + sent, latency);
+                    done += sent;
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     if socket.writable().await.is_err() {
                         return;
@@ -81,16 +143,17 @@ impl Transmitter {
     }
 
     #[cfg(not(target_os = "linux"))]
-    async fn send_batch(&mut self, socket: &UdpSocket) {
-        for datagram in &self.batch {
+    async fn send_batch(&mut self, socket: &UdpSocket, latency: &mut LatencyHistogram) {
+        for (i, datagram) in self.batch.iter().enumerate() {
             let sent = match socket.try_send_to(&datagram.data, datagram.to) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                     socket.send_to(&datagram.data, datagram.to).await
                 }
                 other => other,
             };
-            if let Err(e) = sent {
-                tracing::trace!("send to {} failed: {e}", datagram.to);
+            match sent {
+                Ok(_) => self.record(i..i + 1, latency),
+                Err(e) => tracing::trace!("send to {} failed: {e}", datagram.to),
             }
         }
     }
