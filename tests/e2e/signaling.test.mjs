@@ -93,6 +93,14 @@ describe('signaling (raw WebSocket)', () => {
       for (const k of ['rooms', 'peers', 'transports', 'producers', 'consumers']) {
         assert.equal(typeof st[k], 'number', `/status.${k} is a number: ${JSON.stringify(st)}`);
       }
+      // The workers' latency histogram: a summary and the buckets a tool subtracts for a window.
+      for (const k of ['count', 'p50Us', 'p90Us', 'p99Us', 'p999Us', 'maxUs']) {
+        assert.equal(typeof st.latency?.[k], 'number', `/status.latency.${k} is a number: ${JSON.stringify(st.latency)}`);
+      }
+      assert.ok(Array.isArray(st.latency.buckets), '/status.latency.buckets is an array');
+      for (const bucket of st.latency.buckets) {
+        assert.ok(bucket.length === 2 && bucket[1] > 0, `bucket [upperNs, count]: ${JSON.stringify(bucket)}`);
+      }
     });
   });
 
