@@ -1,11 +1,15 @@
 // Browser end-to-end for plain transports: a real ffmpeg publishes a VP8 test pattern as plain RTP into a room (the
 // signaling done by this script over the WebSocket protocol, as docs/protocol.md's worked example does), and a
-// headless Chromium page with mediasoup-client consumes and decodes it. ffmpeg runs in the test's network namespace
-// and talks to 127.0.0.1 only.
+// headless Chromium page with mediasoup-client consumes and decodes it; and the other way round, ffmpeg receives a
+// Chromium camera's VP8 from a plain consumer through an SDP file and decodes it. ffmpeg runs in the test's network
+// namespace and talks to 127.0.0.1 only.
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 import { poll, sharedEnv, spawnInNetns } from './harness.mjs';
 
@@ -15,6 +19,8 @@ const PAYLOAD_TYPE = 101;
 // ffmpeg's own ports: it sends RTP from `localrtpport` and RTCP from the next port up.
 const FFMPEG_RTP_PORT = 50000;
 const FFMPEG_RTCP_PORT = 50001;
+// Where a receiving ffmpeg listens (RTP; RTCP on the next port up), as its SDP file says.
+const FFMPEG_RECV_RTP_PORT = 50010;
 
 /** A request over a raw WebSocket; skips notifications and waits for the reply with this id. */
 function signaler(ws) {
@@ -41,7 +47,7 @@ function haveFfmpeg() {
   }
 }
 
-describe('plain transport: ffmpeg → ferrosoup → Chromium', () => {
+describe('plain transport: ffmpeg ↔ ferrosoup ↔ Chromium', () => {
   // Plain transports are off unless the operator allows them.
   const shared = sharedEnv({ serverArgs: ['--workers', '1', '--plain-transports'] });
   let env;
@@ -145,6 +151,92 @@ describe('plain transport: ffmpeg → ferrosoup → Chromium', () => {
       } finally {
         if (ffmpeg) await ffmpeg.stop();
         ws.close();
+      }
+    });
+  });
+
+  test("ffmpeg receives and decodes a browser's VP8 from a plain consumer", { timeout: 90000 }, async () => {
+    await env.withArtifacts('plain-ffmpeg-recv', async () => {
+      const room = 'e2e-plain-recv';
+      const camera = await env.open({ room, name: 'camera', codec: 'vp8', audio: '0', width: '320' }, 'camera');
+      await camera.page.evaluate(() => window.ferrosoup.ready);
+      await poll(async () => (await env.status()).producers >= 1, { timeout: 20000, what: "the camera's producer" });
+
+      const ws = await env.ws('/ws');
+      const call = signaler(ws);
+      let ffmpeg;
+      const sdpPath = path.join(os.tmpdir(), `ferrosoup-e2e-recv-${process.pid}.sdp`);
+      try {
+        // VP8 alone, no RTX and no header extensions: what an SDP file for ffmpeg can describe.
+        const routerCaps = await call('getRouterRtpCapabilities', { roomId: room });
+        const vp8 = routerCaps.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+        const joined = await call('join', {
+          roomId: room,
+          peerId: 'recorder',
+          displayName: 'recorder',
+          rtpCapabilities: { codecs: [vp8], headerExtensions: [] },
+        });
+        const video = joined.producers.find((p) => p.kind === 'video');
+        assert.ok(video, `the camera's video is listed at join: ${JSON.stringify(joined.producers)}`);
+
+        const transport = await call('createPlainTransport', { direction: 'recv', comedia: false, rtcpMux: false });
+        await call('connectPlainTransport', {
+          transportId: transport.id,
+          ip: '127.0.0.1',
+          port: FFMPEG_RECV_RTP_PORT,
+          rtcpPort: FFMPEG_RECV_RTP_PORT + 1,
+        });
+        const consumer = await call('consume', { transportId: transport.id, producerId: video.producerId });
+        const codec = consumer.rtpParameters.codecs[0];
+        assert.equal(codec.mimeType.toLowerCase(), 'video/vp8');
+        assert.equal(consumer.rtpParameters.codecs.length, 1, 'no RTX when the capabilities have none');
+
+        // ffmpeg listens on the SDP's port (RTCP on the next one up) before the consumer is resumed, so the key frame
+        // that resuming asks for reaches it.
+        fs.writeFileSync(
+          sdpPath,
+          [
+            'v=0',
+            'o=- 0 0 IN IP4 127.0.0.1',
+            's=ferrosoup consumer',
+            'c=IN IP4 127.0.0.1',
+            't=0 0',
+            `m=video ${FFMPEG_RECV_RTP_PORT} RTP/AVP ${codec.payloadType}`,
+            `a=rtpmap:${codec.payloadType} VP8/90000`,
+            '',
+          ].join('\n'),
+        );
+        ffmpeg = spawnInNetns(
+          env.ns,
+          FFMPEG,
+          [
+            '-hide_banner', '-nostdin', '-loglevel', 'info', '-protocol_whitelist', 'file,udp,rtp',
+            '-i', sdpPath, '-frames:v', '30', '-f', 'null', '-',
+          ],
+          { label: 'ffmpeg-recv' },
+        );
+        await new Promise((res) => setTimeout(res, 1000));
+        await call('resumeConsumer', { consumerId: consumer.id });
+
+        const exit = await Promise.race([
+          ffmpeg.exited,
+          new Promise((res) => setTimeout(() => res(null), 30000)),
+        ]);
+        const log = ffmpeg.log();
+        const output = ffmpeg.lines.slice(-25).join('\n');
+        assert.deepEqual(exit, { code: 0, signal: null }, `ffmpeg decoded 30 frames and exited:\n${output}`);
+        assert.match(log, /Stream #0:0: Video: vp8\b.*\b[1-9]\d*x[1-9]\d*/, `ffmpeg decoded a sized VP8 stream:\n${output}`);
+        assert.match(log, /frame=\s*30\b/, `ffmpeg counted 30 frames:\n${output}`);
+
+        console.log(`# ffmpeg received: ${log.match(/Stream #0:0: Video: vp8[^\n]*/)[0].trim()}`);
+
+        const [stats] = await call('getTransportStats', { transportId: transport.id });
+        assert.ok(stats.bytesSent > 0, JSON.stringify(stats));
+      } finally {
+        if (ffmpeg) await ffmpeg.stop();
+        fs.rmSync(sdpPath, { force: true });
+        ws.close();
+        await env.closePage(camera);
       }
     });
   });
