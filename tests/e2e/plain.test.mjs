@@ -232,6 +232,8 @@ describe('plain transport: ffmpeg ↔ ferrosoup ↔ Chromium', () => {
 
         const [stats] = await call('getTransportStats', { transportId: transport.id });
         assert.ok(stats.bytesSent > 0, JSON.stringify(stats));
+        assert.equal(stats.tuple.remotePort, FFMPEG_RECV_RTP_PORT, JSON.stringify(stats));
+        assert.equal(stats.rtcpTuple.remotePort, FFMPEG_RECV_RTP_PORT + 1, JSON.stringify(stats));
       } finally {
         if (ffmpeg) await ffmpeg.stop();
         fs.rmSync(sdpPath, { force: true });

@@ -321,6 +321,22 @@ async fn publish_case(case: Case) {
         stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0,
         "{stats}"
     );
+    // mediasoup's PlainTransportStat: the tuples (the remote one known, by connect or comedia), no ICE or DTLS.
+    assert_eq!(stats[0]["rtcpMux"], case.rtcp_mux, "{stats}");
+    assert_eq!(stats[0]["comedia"], case.comedia, "{stats}");
+    assert_eq!(
+        stats[0]["tuple"]["localPort"], created["tuple"]["localPort"],
+        "{stats}"
+    );
+    assert!(
+        stats[0]["tuple"]["remotePort"].as_u64().is_some(),
+        "{stats}"
+    );
+    assert_eq!(stats[0]["rtcpTuple"].is_object(), !case.rtcp_mux, "{stats}");
+    assert!(
+        stats[0].get("iceState").is_none() && stats[0].get("dtlsState").is_none(),
+        "{stats}"
+    );
     assert_eq!(
         server.worker_dump().await.unwrap().dropped.unknown_sender,
         0
@@ -584,7 +600,7 @@ async fn strangers_are_dropped() {
                 .await;
             let owner_port = owner.local_addr().unwrap().port();
             assert_eq!(
-                stats[0]["iceSelectedTuple"]["remotePort"], owner_port,
+                stats[0]["tuple"]["remotePort"], owner_port,
                 "comedia={comedia}: the tuple stays the owner's: {stats}"
             );
             ff.request(
@@ -680,7 +696,7 @@ async fn ports_are_released_after_close() {
                 .await;
             if stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0 {
                 assert_eq!(
-                    stats[0]["iceSelectedTuple"]["localPort"],
+                    stats[0]["tuple"]["localPort"],
                     ports(last)[0],
                     "{stats}"
                 );

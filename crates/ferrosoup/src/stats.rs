@@ -71,11 +71,12 @@ pub struct TransportTuple {
     pub protocol: &'static str,
 }
 
-/// A WebRTC transport's counters.
+/// A transport's counters, in the shape of mediasoup's `transport.getStats()`: the common counters and, flattened
+/// in, what only its kind has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TransportStats {
-    /// Always `"webrtc-transport"`.
+    /// `"webrtc-transport"` or `"plain-rtp-transport"`.
     #[serde(rename = "type")]
     pub transport_type: &'static str,
     pub transport_id: TransportId,
@@ -88,10 +89,30 @@ pub struct TransportStats {
     /// The send-side bandwidth estimate (transport-cc), or the client's REMB, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub available_outgoing_bitrate: Option<u64>,
-    /// Always `"controlled"`: the server is ICE-lite.
-    pub ice_role: &'static str,
-    pub ice_state: IceState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ice_selected_tuple: Option<TransportTuple>,
-    pub dtls_state: DtlsState,
+    #[serde(flatten)]
+    pub kind: TransportKindStats,
+}
+
+/// The part of [`TransportStats`] that depends on the kind of transport.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum TransportKindStats {
+    #[serde(rename_all = "camelCase")]
+    WebRtc {
+        /// Always `"controlled"`: the server is ICE-lite.
+        ice_role: &'static str,
+        ice_state: IceState,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ice_selected_tuple: Option<TransportTuple>,
+        dtls_state: DtlsState,
+    },
+    /// mediasoup's `PlainTransportStat` fields: no ICE or DTLS, the RTP and RTCP tuples instead.
+    #[serde(rename_all = "camelCase")]
+    Plain {
+        rtcp_mux: bool,
+        comedia: bool,
+        tuple: crate::transport::TransportTuple,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtcp_tuple: Option<crate::transport::TransportTuple>,
+    },
 }

@@ -54,7 +54,7 @@ impl PlainState {
         }
     }
 
-    fn info(&self, id: TransportId) -> PlainTransportInfo {
+    pub(super) fn info(&self, id: TransportId) -> PlainTransportInfo {
         let b64 = base64::engine::general_purpose::STANDARD;
         PlainTransportInfo {
             id,

@@ -7,7 +7,9 @@ use super::consumer::ConsumerState;
 use super::producer::{ProducerState, RecvStream};
 use super::transport::TransportState;
 use super::Engine;
-use crate::stats::{RtpStreamDirection, RtpStreamStats, TransportStats, TransportTuple};
+use crate::stats::{
+    RtpStreamDirection, RtpStreamStats, TransportKindStats, TransportStats, TransportTuple,
+};
 
 fn timestamp() -> u64 {
     SystemTime::now()
@@ -124,12 +126,31 @@ impl Engine {
                 protocol: "udp",
             })
         });
+        let (transport_type, kind) = match &t.plain {
+            Some(plain) => {
+                let info = plain.info(t.id);
+                (
+                    "plain-rtp-transport",
+                    TransportKindStats::Plain {
+                        rtcp_mux: info.rtcp_mux,
+                        comedia: info.comedia,
+                        tuple: info.tuple,
+                        rtcp_tuple: info.rtcp_tuple,
+                    },
+                )
+            }
+            None => (
+                "webrtc-transport",
+                TransportKindStats::WebRtc {
+                    ice_role: "controlled",
+                    ice_state: t.ice_state,
+                    ice_selected_tuple: tuple,
+                    dtls_state: t.dtls.state(),
+                },
+            ),
+        };
         TransportStats {
-            transport_type: if t.plain.is_some() {
-                "plain-rtp-transport"
-            } else {
-                "webrtc-transport"
-            },
+            transport_type,
             transport_id: t.id,
             timestamp: timestamp(),
             bytes_received: t.bytes_received,
@@ -142,10 +163,7 @@ impl Engine {
                 .as_ref()
                 .map(|b| b.available_bitrate())
                 .or(t.remb_bitrate),
-            ice_role: "controlled",
-            ice_state: t.ice_state,
-            ice_selected_tuple: tuple,
-            dtls_state: t.dtls.state(),
+            kind,
         }
     }
 }
