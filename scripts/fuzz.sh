@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 CARGO_FUZZ_VERSION=0.13.1
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 FUZZ_SANITIZER="${FUZZ_SANITIZER:-address}"
-ALL_TARGETS="signaling_parse stun rtp_packet rtcp rtp_rewrite engine_datagram"
+ALL_TARGETS="signaling_parse stun rtp_packet rtcp rtp_rewrite dependency_descriptor engine_datagram"
 FUZZ_TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 
 stage() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

@@ -173,6 +173,22 @@ write("rtp_rewrite", "h264-stap-a", bytes([2]) + bytes([0x78, 0x00, 0x04, 0x67, 
 write("rtp_rewrite", "h264-fu-a", bytes([2]) + bytes([0x7C, 0x85, 0x88]) + bytes(20))
 
 
+# --- AV1 dependency descriptor ----------------------------------------------------------------------------------
+# Chromium 156's L3T3_KEY key frame descriptor (the one in dependency_descriptor.rs's tests), then descriptors that
+# lean on its structure: mandatory fields only, and one with an active decode targets bitmask.
+L3T3_KEY = bytes.fromhex(
+    "c00001c0081485214eaaaaa8000600004000100002aa80a8000600004000100002a000a80006000040"
+    "0016d549241b5524906d54923157e001974ca864330e222396eca8655304224390eca8775300ef008601df010d03bf021b1f80")
+
+
+def dd(choice, descriptor):
+    return bytes([len(descriptor), choice]) + descriptor
+
+
+write("dependency_descriptor", "chrome-l3t3-key", dd(1, L3T3_KEY) + dd(0, bytes([0x85, 0x00, 0x02]))
+      + dd(3, bytes([0x45, 0x00, 0x03, 0x40, 0x3F, 0x00])))
+
+
 # --- whole engine ------------------------------------------------------------------------------------------------
 def op(code, payload=b""):
     return bytes([code]) + struct.pack("!H", len(payload)) + payload

@@ -14,8 +14,9 @@
 //! - From Rust: [`FerrosoupExt`] (`app.ferrosoup().start().await`).
 //! - Settings: [`Builder`] in code, `plugins > ferrosoup` in `tauri.conf.json` ([`Config`]); code wins.
 //!
-//! The plugin is a thin layer over [`ferrosoup_server::Server`], which needs no Tauri. The server runs on Tauri's
-//! async runtime ([`tauri::async_runtime`]), is stopped when the app exits, and logs through `tracing`.
+//! The plugin is a thin layer over [`ferrosoup_server::Server`], which needs no Tauri. The server's signaling runs on
+//! Tauri's async runtime ([`tauri::async_runtime`]) and its media workers on threads of their own; it is stopped when
+//! the app exits, and logs through `tracing`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
