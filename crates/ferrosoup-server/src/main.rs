@@ -130,7 +130,9 @@ fn main() -> anyhow::Result<()> {
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Signaling and HTTP need one thread: each media worker runs on a thread of its own (`ferrosoup::Worker`), and
+    // the DTLS certificate is made on another. One scheduler flavour also keeps the other's code out of memory.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
