@@ -652,7 +652,7 @@ async fn ports_are_released_after_close() {
                 t["rtcpTuple"]["localPort"].as_u64().unwrap() as u16,
             ]
         };
-        // Close the first: its sockets are swapped out and the last transport's take their places.
+        // Close the first: its sockets are dropped and their slots freed; the others keep theirs.
         ff.request(
             "closeTransport",
             json!({"transportId": transports[0]["id"]}),
@@ -673,40 +673,51 @@ async fn ports_are_released_after_close() {
                 );
             }
         }
-        // The renumbered transport still receives: with comedia its first packet sets its tuple.
-        let last = &transports[2];
-        let id = last["id"].as_str().unwrap();
-        ff.request(
-            "produce",
-            json!({"transportId": id, "kind": "video", "rtpParameters": ff_video_parameters()}),
-            "produced",
-        )
-        .await;
-        let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let target: SocketAddr = format!("127.0.0.1:{}", ports(last)[0]).parse().unwrap();
-        sender.send_to(&vp8_rtp(0, 0, true), target).await.unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-        loop {
-            let stats = ff
-                .request(
-                    "getTransportStats",
-                    json!({"transportId": id}),
-                    "transportStats",
-                )
-                .await;
-            if stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0 {
-                assert_eq!(
-                    stats[0]["tuple"]["localPort"],
-                    ports(last)[0],
-                    "{stats}"
+        // A new transport takes the freed slots. The one created after the closed one and the new one both receive:
+        // with comedia the first packet sets the tuple.
+        let reused = ff
+            .request(
+                "createPlainTransport",
+                json!({"rtcpMux": false, "comedia": true}),
+                "plainTransportCreated",
+            )
+            .await;
+        transports.push(reused);
+        for t in [&transports[2], &transports[3]] {
+            let id = t["id"].as_str().unwrap();
+            ff.request(
+                "produce",
+                json!({"transportId": id, "kind": "video", "rtpParameters": ff_video_parameters()}),
+                "produced",
+            )
+            .await;
+            let sender = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let target: SocketAddr = format!("127.0.0.1:{}", ports(t)[0]).parse().unwrap();
+            sender.send_to(&vp8_rtp(0, 0, true), target).await.unwrap();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+            loop {
+                let stats = ff
+                    .request(
+                        "getTransportStats",
+                        json!({"transportId": id}),
+                        "transportStats",
+                    )
+                    .await;
+                if stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0 {
+                    assert_eq!(stats[0]["tuple"]["localPort"], ports(t)[0], "{stats}");
+                    assert_eq!(
+                        stats[0]["tuple"]["remotePort"],
+                        sender.local_addr().unwrap().port(),
+                        "{stats}"
+                    );
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "transport {id} receives: {stats}"
                 );
-                break;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "renumbered transport receives: {stats}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
         // Leaving closes the rest.

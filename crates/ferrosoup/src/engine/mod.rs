@@ -119,10 +119,10 @@ pub(crate) struct Engine {
     arrival: u64,
     /// Arrival-to-send times the driver measured (it owns the clock; the engine keeps the figures for `dump`).
     latency: LatencyHistogram,
-    /// Owner of each plain transport socket, numbered after the shared ones (`plain.rs`); `None` once released.
-    plain_sockets: Vec<Option<TransportKey>>,
-    /// How many `plain_sockets` entries are `None`, waiting for the driver to drop their sockets.
-    released_sockets: usize,
+    /// The plain transports' socket slots, numbered after the shared sockets (`plain.rs`).
+    plain_sockets: Vec<plain::PlainSlot>,
+    /// Slots the driver puts newly bound plain sockets into, in the order it adopts them.
+    adopted_sockets: std::collections::VecDeque<usize>,
 }
 
 impl Engine {
@@ -148,7 +148,7 @@ impl Engine {
             arrival: 0,
             latency: LatencyHistogram::default(),
             plain_sockets: Vec::new(),
-            released_sockets: 0,
+            adopted_sockets: std::collections::VecDeque::new(),
         }
     }
 

@@ -4,10 +4,11 @@
 //! Once a sender's address is known it is entered in `by_remote` like an ICE-validated client, so from there on its
 //! packets take the same path as WebRTC media (`packet.rs`, `rtcp.rs`).
 //!
-//! Socket numbering: the worker's shared sockets come first (one per local candidate); plain sockets follow, in the
-//! order the driver adopted them. `plain_sockets` mirrors the driver's list of them. A closed transport's entries
-//! become `None` and are removed between steps with `swap_remove`, on both sides, through
-//! [`Engine::next_released_socket`] — so no datagram queued under an old number is ever sent from a renumbered socket.
+//! Socket numbering: the worker's shared sockets come first (one per local candidate); plain sockets take the slots
+//! after them. A slot keeps its number for as long as its socket lives, so nothing is ever renumbered. The engine
+//! chooses each new socket's slot (the lowest free one) and tells the driver through [`Engine::next_adopted_socket`];
+//! a closed transport's slots are handed back through [`Engine::next_released_socket`], and reused only after the
+//! driver has dropped their sockets.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -94,24 +95,35 @@ pub(super) fn create(
     setup: PlainSetup,
     socket_count: usize,
 ) -> Result<PlainTransportInfo, Error> {
-    // The driver adopts the sockets whatever happens here: number them first, so a failure releases them.
-    let first = engine.candidates.len() + engine.plain_sockets.len();
-    engine
-        .plain_sockets
-        .extend(std::iter::repeat_n(None, socket_count));
-    engine.released_sockets += socket_count;
+    // The driver adopts the sockets whatever happens here: give them slots first, so that a failure releases them.
+    let slots: Vec<usize> = (0..socket_count)
+        .map(|_| engine.take_socket_slot())
+        .collect();
+    let fail = |engine: &mut Engine, error: Error| {
+        for &slot in &slots {
+            engine.release_socket_slot(slot);
+        }
+        Err(error)
+    };
+    let (Some(&rtp_socket), rtcp_socket) = (slots.first(), slots.get(1).copied()) else {
+        return fail(
+            engine,
+            Error::InvalidState("plain transport sockets missing".into()),
+        );
+    };
     if socket_count != 1 + usize::from(setup.rtcp_local.is_some()) {
-        return Err(Error::InvalidState(
-            "plain transport sockets missing".into(),
-        ));
+        return fail(
+            engine,
+            Error::InvalidState("plain transport sockets missing".into()),
+        );
     }
     if !engine.routers.contains_key(&router_id) {
-        return Err(Error::not_found("router", router_id));
+        return fail(engine, Error::not_found("router", router_id));
     }
     let plain = PlainState {
         comedia: setup.comedia,
-        rtp_socket: first,
-        rtcp_socket: setup.rtcp_local.as_ref().map(|_| first + 1),
+        rtp_socket,
+        rtcp_socket,
         local: setup.local,
         announced: setup.announced,
         rtcp_local: setup.rtcp_local,
@@ -128,14 +140,11 @@ pub(super) fn create(
     }
     state.plain = Some(Box::new(plain));
     let key = engine.transports.insert(state);
-    for slot in engine
-        .plain_sockets
-        .iter_mut()
-        .skip(first - engine.candidates.len())
-    {
-        *slot = Some(key);
+    for &slot in &slots {
+        if let Some(owner) = engine.plain_slot_mut(slot) {
+            *owner = PlainSlot::Used(key);
+        }
     }
-    engine.released_sockets -= socket_count;
     engine.transport_ids.insert(id, key);
     if let Some(router) = engine.routers.get_mut(&router_id) {
         router.transports.push(key);
@@ -312,9 +321,7 @@ impl Engine {
             }
             return;
         }
-        let owner = socket
-            .checked_sub(self.candidates.len())
-            .and_then(|i| self.plain_sockets.get(i).copied().flatten());
+        let owner = self.plain_owner(socket);
         let Some(tkey) = owner else {
             self.dropped.unknown_sender += 1;
             return;
@@ -382,52 +389,65 @@ impl Engine {
         }
     }
 
-    /// How many sockets the engine numbers: the worker's own, then the plain transports'. The driver's list must
-    /// always be as long.
-    pub fn socket_count(&self) -> usize {
-        self.candidates.len() + self.plain_sockets.len()
+    /// The slot of the next socket the driver adopts, in the order a plain transport's create command carried its
+    /// sockets. Called by the driver after each step until `None`, before [`Engine::next_released_socket`].
+    pub fn next_adopted_socket(&mut self) -> Option<usize> {
+        self.adopted_sockets.pop_front()
     }
 
-    /// The next socket of a closed plain transport for the driver to drop (its index at this moment), renumbering
-    /// the socket that takes its place as `Vec::swap_remove` does. Called by the driver between steps only.
+    /// The next slot of a closed plain transport whose socket the driver drops. Called by the driver after each step
+    /// until `None`; the slot is free for new sockets from then on.
     pub fn next_released_socket(&mut self) -> Option<usize> {
-        if self.released_sockets == 0 {
-            return None;
+        let index = self
+            .plain_sockets
+            .iter()
+            .position(|s| matches!(s, PlainSlot::Releasing))?;
+        self.plain_sockets[index] = PlainSlot::Free;
+        while matches!(self.plain_sockets.last(), Some(PlainSlot::Free)) {
+            self.plain_sockets.pop();
         }
-        let Some(i) = self.plain_sockets.iter().position(Option::is_none) else {
-            self.released_sockets = 0;
-            return None;
-        };
-        self.released_sockets -= 1;
-        let base = self.candidates.len();
-        let last = self.plain_sockets.len() - 1;
-        self.plain_sockets.swap_remove(i);
-        if let Some(Some(moved)) = self.plain_sockets.get(i).copied() {
-            self.renumber_socket(moved, base + last, base + i);
-        }
-        Some(base + i)
+        Some(self.candidates.len() + index)
     }
 
-    fn renumber_socket(&mut self, key: TransportKey, old: usize, new: usize) {
-        let Some(t) = self.transports.get_mut(key) else {
-            return;
+    /// A slot for a new plain socket: the lowest free one, or a new one at the end. The driver adopts the socket
+    /// into it after this step.
+    fn take_socket_slot(&mut self) -> usize {
+        let index = match self
+            .plain_sockets
+            .iter()
+            .position(|s| matches!(s, PlainSlot::Free))
+        {
+            Some(index) => index,
+            None => {
+                self.plain_sockets.push(PlainSlot::Free);
+                self.plain_sockets.len() - 1
+            }
         };
-        if let Some(p) = t.plain.as_deref_mut() {
-            if p.rtp_socket == old {
-                p.rtp_socket = new;
-            }
-            if p.rtcp_socket == Some(old) {
-                p.rtcp_socket = Some(new);
-            }
+        self.plain_sockets[index] = PlainSlot::Releasing;
+        let slot = self.candidates.len() + index;
+        self.adopted_sockets.push_back(slot);
+        slot
+    }
+
+    /// Marks a slot's socket for the driver to drop.
+    fn release_socket_slot(&mut self, slot: usize) {
+        if let Some(owner) = self.plain_slot_mut(slot) {
+            *owner = PlainSlot::Releasing;
         }
-        if let Some(selected) = t.selected.as_mut().filter(|s| s.0 == old) {
-            selected.0 = new;
-        }
-        for remote in t.remotes.iter_mut().filter(|r| r.0 == old) {
-            if self.by_remote.remove(remote).is_some() {
-                self.by_remote.insert((new, remote.1), key);
-            }
-            remote.0 = new;
+    }
+
+    fn plain_slot_mut(&mut self, slot: usize) -> Option<&mut PlainSlot> {
+        slot.checked_sub(self.candidates.len())
+            .and_then(|i| self.plain_sockets.get_mut(i))
+    }
+
+    fn plain_owner(&self, slot: usize) -> Option<TransportKey> {
+        match slot
+            .checked_sub(self.candidates.len())
+            .and_then(|i| self.plain_sockets.get(i))
+        {
+            Some(PlainSlot::Used(key)) => Some(*key),
+            _ => None,
         }
     }
 
@@ -436,11 +456,7 @@ impl Engine {
         if let Some(c) = self.candidates.get(socket) {
             return Some(c.local);
         }
-        let key = self
-            .plain_sockets
-            .get(socket - self.candidates.len())
-            .copied()
-            .flatten()?;
+        let key = self.plain_owner(socket)?;
         let p = self.transports.get(key)?.plain.as_deref()?;
         if p.rtp_socket == socket {
             Some(p.local)
@@ -452,18 +468,20 @@ impl Engine {
 
 /// Marks a closed transport's sockets for release (see [`Engine::next_released_socket`]).
 pub(super) fn release_sockets(engine: &mut Engine, plain: &PlainState) {
-    let base = engine.candidates.len();
-    for socket in [Some(plain.rtp_socket), plain.rtcp_socket]
+    for slot in [Some(plain.rtp_socket), plain.rtcp_socket]
         .into_iter()
         .flatten()
     {
-        if let Some(slot) = socket
-            .checked_sub(base)
-            .and_then(|i| engine.plain_sockets.get_mut(i))
-        {
-            if slot.take().is_some() {
-                engine.released_sockets += 1;
-            }
-        }
+        engine.release_socket_slot(slot);
     }
+}
+
+/// What a plain socket slot holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PlainSlot {
+    /// No socket: the next plain transport may take it.
+    Free,
+    Used(TransportKey),
+    /// A socket the driver adopts or still has, and drops after this step.
+    Releasing,
 }

@@ -11,10 +11,10 @@ use crate::worker::receive::{readable_any, Receiver, BATCH as RECV_BATCH};
 use crate::worker::transmit::{Transmitter, BATCH as SEND_BATCH};
 use crate::worker::Command;
 
-/// The worker's sockets, and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
+/// The worker's sockets by slot (`None`: a free plain transport slot), and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
 /// that the ports are free again — whether the loop ended or the task was aborted.
 pub(crate) struct Sockets {
-    pub udp: Vec<UdpSocket>,
+    pub udp: Vec<Option<UdpSocket>>,
     pub _released: tokio::sync::watch::Sender<()>,
 }
 
@@ -74,7 +74,7 @@ pub(crate) async fn run(
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
         transmitter.flush(&mut engine, sockets).await;
-        owned.udp.append(&mut added);
+        adopt_sockets(&mut engine, &mut owned.udp, &mut added);
         release_sockets(&mut engine, &mut owned.udp);
     }
     engine.close(Instant::now());
@@ -84,14 +84,18 @@ pub(crate) async fn run(
 /// Sends what is queued once it fills half a `sendmmsg` batch. Small outputs (a reply, one copy per input) gather
 /// over the whole read and go out in few calls; a fan-out goes out as soon as its input is handled rather than
 /// waiting for the rest of the read, which would add their handling time to every copy's latency.
-async fn flush_if_full(transmitter: &mut Transmitter, engine: &mut Engine, sockets: &[UdpSocket]) {
+async fn flush_if_full(
+    transmitter: &mut Transmitter,
+    engine: &mut Engine,
+    sockets: &[Option<UdpSocket>],
+) {
     if engine.queued() >= SEND_BATCH / 2 {
         transmitter.flush(engine, sockets).await;
     }
 }
 
 /// Moves the sockets a new plain transport bound out of its command and registers them with this thread's runtime.
-/// The engine numbers them after the worker's others, in this order; they are listened on from the next step.
+/// The engine gives them their slots, in this order (`adopt_sockets`); they are listened on from the next step.
 fn take_new_sockets(command: &mut Command, added: &mut Vec<UdpSocket>) -> std::io::Result<()> {
     if let Command::CreatePlainTransport { sockets, .. } = command {
         let registered = std::mem::take(sockets)
@@ -110,16 +114,37 @@ fn refuse(command: Command, error: std::io::Error) {
     }
 }
 
-/// Drops the sockets of closed plain transports, which frees their ports. The engine renumbers the socket that
-/// takes a freed place exactly as `swap_remove` moves it.
-fn release_sockets(engine: &mut Engine, udp: &mut Vec<UdpSocket>) {
-    while let Some(index) = engine.next_released_socket() {
-        if index < udp.len() {
-            udp.swap_remove(index);
+/// Puts the sockets of plain transports created in this step into the slots the engine gave them. A socket the
+/// engine gave no slot (its step failed before) is dropped, which frees its port.
+fn adopt_sockets(
+    engine: &mut Engine,
+    udp: &mut Vec<Option<UdpSocket>>,
+    added: &mut Vec<UdpSocket>,
+) {
+    for socket in added.drain(..) {
+        let Some(slot) = engine.next_adopted_socket() else {
+            continue;
+        };
+        if udp.len() <= slot {
+            udp.resize_with(slot + 1, || None);
+        }
+        if let Some(place) = udp.get_mut(slot) {
+            *place = Some(socket);
         }
     }
-    // Both sides number the sockets alike; a mismatch would send media from the wrong port.
-    debug_assert_eq!(udp.len(), engine.socket_count(), "socket lists out of step");
+    while engine.next_adopted_socket().is_some() {}
+}
+
+/// Drops the sockets of closed plain transports, which frees their ports. Other sockets keep their slots.
+fn release_sockets(engine: &mut Engine, udp: &mut Vec<Option<UdpSocket>>) {
+    while let Some(slot) = engine.next_released_socket() {
+        if let Some(place) = udp.get_mut(slot) {
+            *place = None;
+        }
+    }
+    while matches!(udp.last(), Some(None)) {
+        udp.pop();
+    }
 }
 
 /// Runs one engine step, containing a panic to it. ferrosoup's own code does not panic on input, but its protocol

@@ -118,7 +118,7 @@ impl Worker {
             let _worker_runtime = runtime.enter();
             bound
                 .into_iter()
-                .map(|s| tokio::net::UdpSocket::from_std(s.socket))
+                .map(|s| tokio::net::UdpSocket::from_std(s.socket).map(Some))
                 .collect::<std::io::Result<Vec<_>>>()?
         };
         let (tx, rx) = mpsc::unbounded_channel();

@@ -43,8 +43,8 @@ impl Receiver {
     }
 
     /// Reads what socket `index` has waiting, up to [`BATCH`] datagrams; returns how many (see [`Receiver::get`]).
-    pub fn read_from(&mut self, sockets: &[UdpSocket], index: usize) -> usize {
-        match sockets.get(index) {
+    pub fn read_from(&mut self, sockets: &[Option<UdpSocket>], index: usize) -> usize {
+        match sockets.get(index).and_then(Option::as_ref) {
             Some(socket) => self.read(socket),
             None => self.received.clear(),
         }
@@ -102,12 +102,13 @@ impl Receiver {
 }
 
 /// Waits until any of `sockets` has something to read, looking from index `start` on (round robin, so one busy
-/// socket cannot starve the others); returns its index.
-pub(crate) async fn readable_any(sockets: &[UdpSocket], start: usize) -> usize {
+/// socket cannot starve the others); returns its index. Empty slots are skipped.
+pub(crate) async fn readable_any(sockets: &[Option<UdpSocket>], start: usize) -> usize {
     poll_fn(|cx| {
         let n = sockets.len();
         for index in (0..n).map(|i| (start + i) % n) {
-            if let Some(Poll::Ready(Ok(()))) = sockets.get(index).map(|s| s.poll_recv_ready(cx)) {
+            let socket = sockets.get(index).and_then(Option::as_ref);
+            if let Some(Poll::Ready(Ok(()))) = socket.map(|s| s.poll_recv_ready(cx)) {
                 return Poll::Ready(index);
             }
         }
@@ -235,7 +236,9 @@ mod tests {
         let sent = wall_clock_nanos();
         std::thread::sleep(std::time::Duration::from_millis(50));
 
-        let sockets = [tokio::net::UdpSocket::from_std(socket).expect("register")];
+        let sockets = [Some(
+            tokio::net::UdpSocket::from_std(socket).expect("register"),
+        )];
         let index = readable_any(&sockets, 0).await;
         let mut receiver = Receiver::new();
         assert_eq!(receiver.read_from(&sockets, index), 1);

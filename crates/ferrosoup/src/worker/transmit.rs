@@ -61,7 +61,7 @@ impl Transmitter {
 
     /// Sends everything the engine has queued, in order, and gives the buffers back to the engine's pool. A datagram
     /// that cannot be sent (no route, socket error) is dropped, as UDP would; a full socket buffer is waited out.
-    pub async fn flush(&mut self, engine: &mut Engine, sockets: &[UdpSocket]) {
+    pub async fn flush(&mut self, engine: &mut Engine, sockets: &[Option<UdpSocket>]) {
         let mut carry = engine.poll_transmit();
         while let Some(first) = carry.take() {
             let socket_index = first.socket;
@@ -75,7 +75,7 @@ impl Transmitter {
                     }
                 }
             }
-            if let Some(socket) = sockets.get(socket_index) {
+            if let Some(socket) = sockets.get(socket_index).and_then(Option::as_ref) {
                 self.send_batch(socket, engine.latency_mut()).await;
             }
             self.arrivals.clear();
