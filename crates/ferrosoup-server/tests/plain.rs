@@ -160,15 +160,13 @@ async fn publish_case(case: Case) {
     let server = plain_server().await;
     let url = server.signaling_url();
     let ff = join(&url, "plain", "ffmpeg").await;
-    let created = ff
-        .request(
-            "createPlainTransport",
-            json!({"direction": "send", "comedia": case.comedia, "rtcpMux": case.rtcp_mux,
+    let created = create_plain(
+        &ff,
+        json!({"direction": "send", "comedia": case.comedia, "rtcpMux": case.rtcp_mux,
                    "enableSrtp": case.srtp.is_some(),
                    "srtpCryptoSuite": case.srtp.unwrap_or("AES_CM_128_HMAC_SHA1_80")}),
-            "plainTransportCreated",
-        )
-        .await;
+    )
+    .await;
     let transport_id = created["id"].as_str().expect("id").to_string();
     assert_eq!(created["tuple"]["localAddress"], "127.0.0.1", "{created}");
     assert_eq!(created["tuple"]["protocol"], "udp");
@@ -309,13 +307,7 @@ async fn publish_case(case: Case) {
         "a PLI reaches the plain sender's RTCP address"
     );
 
-    let stats = ff
-        .request(
-            "getTransportStats",
-            json!({"transportId": transport_id}),
-            "transportStats",
-        )
-        .await;
+    let stats = transport_stats(&ff, &transport_id).await;
     assert_eq!(stats[0]["type"], "plain-rtp-transport", "{stats}");
     assert!(
         stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0,
@@ -422,13 +414,7 @@ async fn plain_consumer_sends_rtp_to_a_udp_socket() {
                 "routerRtpCapabilities",
             )
             .await;
-        let created = ff
-            .request(
-                "createPlainTransport",
-                json!({"direction": "recv"}),
-                "plainTransportCreated",
-            )
-            .await;
+        let created = create_plain(&ff, json!({"direction": "recv"})).await;
         let transport_id = created["id"].as_str().unwrap().to_string();
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         ff.request(
@@ -521,13 +507,7 @@ async fn strangers_are_dropped() {
         let url = server.signaling_url();
         let ff = join(&url, "strangers", "ffmpeg").await;
         for comedia in [false, true] {
-            let created = ff
-                .request(
-                    "createPlainTransport",
-                    json!({"comedia": comedia}),
-                    "plainTransportCreated",
-                )
-                .await;
+            let created = create_plain(&ff, json!({"comedia": comedia})).await;
             let transport_id = created["id"].as_str().unwrap().to_string();
             let port = created["tuple"]["localPort"].as_u64().unwrap();
             let server_rtp: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
@@ -591,13 +571,7 @@ async fn strangers_are_dropped() {
                 1,
                 "the DTLS record"
             );
-            let stats = ff
-                .request(
-                    "getTransportStats",
-                    json!({"transportId": transport_id}),
-                    "transportStats",
-                )
-                .await;
+            let stats = transport_stats(&ff, &transport_id).await;
             let owner_port = owner.local_addr().unwrap().port();
             assert_eq!(
                 stats[0]["tuple"]["remotePort"], owner_port,
@@ -637,13 +611,7 @@ async fn ports_are_released_after_close() {
         let ff = join(&url, "ports", "ffmpeg").await;
         let mut transports = Vec::new();
         for _ in 0..3 {
-            let created = ff
-                .request(
-                    "createPlainTransport",
-                    json!({"rtcpMux": false, "comedia": true}),
-                    "plainTransportCreated",
-                )
-                .await;
+            let created = create_plain(&ff, json!({"rtcpMux": false, "comedia": true})).await;
             transports.push(created);
         }
         let ports = |t: &Value| {
@@ -675,13 +643,7 @@ async fn ports_are_released_after_close() {
         }
         // A new transport takes the freed slots. The one created after the closed one and the new one both receive:
         // with comedia the first packet sets the tuple.
-        let reused = ff
-            .request(
-                "createPlainTransport",
-                json!({"rtcpMux": false, "comedia": true}),
-                "plainTransportCreated",
-            )
-            .await;
+        let reused = create_plain(&ff, json!({"rtcpMux": false, "comedia": true})).await;
         transports.push(reused);
         for t in [&transports[2], &transports[3]] {
             let id = t["id"].as_str().unwrap();
@@ -696,13 +658,7 @@ async fn ports_are_released_after_close() {
             sender.send_to(&vp8_rtp(0, 0, true), target).await.unwrap();
             let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
             loop {
-                let stats = ff
-                    .request(
-                        "getTransportStats",
-                        json!({"transportId": id}),
-                        "transportStats",
-                    )
-                    .await;
+                let stats = transport_stats(&ff, id).await;
                 if stats[0]["bytesReceived"].as_u64().unwrap_or(0) > 0 {
                     assert_eq!(stats[0]["tuple"]["localPort"], ports(t)[0], "{stats}");
                     assert_eq!(
@@ -732,6 +688,22 @@ async fn ports_are_released_after_close() {
     .await;
 }
 
+/// `getTransportStats` of transport `id`.
+async fn transport_stats(ff: &SignalClient, id: &str) -> Value {
+    ff.request(
+        "getTransportStats",
+        json!({"transportId": id}),
+        "transportStats",
+    )
+    .await
+}
+
+/// `createPlainTransport` with `params`; returns the `plainTransportCreated` data.
+async fn create_plain(ff: &SignalClient, params: Value) -> Value {
+    ff.request("createPlainTransport", params, "plainTransportCreated")
+        .await
+}
+
 /// mediasoup's rules for `connect`, and the transport limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_rules_and_limits() {
@@ -739,9 +711,7 @@ async fn connect_rules_and_limits() {
         let server = plain_server().await;
         let url = server.signaling_url();
         let ff = join(&url, "rules", "ffmpeg").await;
-        let plain = ff
-            .request("createPlainTransport", json!({}), "plainTransportCreated")
-            .await;
+        let plain = create_plain(&ff, json!({})).await;
         let id = plain["id"].as_str().unwrap();
         let err = ff.request_err("connectPlainTransport", json!({"transportId": id})).await;
         assert_eq!(err.code, "bad_request", "missing ip: {err:?}");
@@ -783,13 +753,7 @@ async fn connect_rules_and_limits() {
             .await;
         assert_eq!(err.code, "invalid_state", "connect twice: {err:?}");
 
-        let srtp = ff
-            .request(
-                "createPlainTransport",
-                json!({"enableSrtp": true, "srtpCryptoSuite": "AEAD_AES_128_GCM"}),
-                "plainTransportCreated",
-            )
-            .await;
+        let srtp = create_plain(&ff, json!({"enableSrtp": true, "srtpCryptoSuite": "AEAD_AES_128_GCM"})).await;
         let key = b64()
             .decode(srtp["srtpParameters"]["keyBase64"].as_str().unwrap())
             .unwrap();
@@ -847,8 +811,7 @@ async fn connect_rules_and_limits() {
 
         // Plain transports count against the per-peer transport limit (8).
         for _ in 2..8 {
-            ff.request("createPlainTransport", json!({}), "plainTransportCreated")
-                .await;
+            create_plain(&ff, json!({})).await;
         }
         let err = ff.request_err("createPlainTransport", json!({})).await;
         assert_eq!(err.code, "limit", "{err:?}");
