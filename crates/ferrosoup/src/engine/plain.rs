@@ -95,30 +95,23 @@ pub(super) fn create(
     setup: PlainSetup,
     socket_count: usize,
 ) -> Result<PlainTransportInfo, Error> {
-    // The driver adopts the sockets whatever happens here: give them slots first, so that a failure releases them.
+    // The driver adopts the sockets whatever happens here. Their slots start out released, so that unless the
+    // transport is created below the driver drops them (and frees the ports) after this step.
     let slots: Vec<usize> = (0..socket_count)
         .map(|_| engine.take_socket_slot())
         .collect();
-    let fail = |engine: &mut Engine, error: Error| {
-        for &slot in &slots {
-            engine.release_socket_slot(slot);
-        }
-        Err(error)
-    };
     let (Some(&rtp_socket), rtcp_socket) = (slots.first(), slots.get(1).copied()) else {
-        return fail(
-            engine,
-            Error::InvalidState("plain transport sockets missing".into()),
-        );
+        return Err(Error::InvalidState(
+            "plain transport sockets missing".into(),
+        ));
     };
     if socket_count != 1 + usize::from(setup.rtcp_local.is_some()) {
-        return fail(
-            engine,
-            Error::InvalidState("plain transport sockets missing".into()),
-        );
+        return Err(Error::InvalidState(
+            "plain transport sockets missing".into(),
+        ));
     }
     if !engine.routers.contains_key(&router_id) {
-        return fail(engine, Error::not_found("router", router_id));
+        return Err(Error::not_found("router", router_id));
     }
     let plain = PlainState {
         comedia: setup.comedia,
@@ -410,7 +403,7 @@ impl Engine {
     }
 
     /// A slot for a new plain socket: the lowest free one, or a new one at the end. The driver adopts the socket
-    /// into it after this step.
+    /// into it after this step; it is marked released until its transport claims it.
     fn take_socket_slot(&mut self) -> usize {
         let index = match self
             .plain_sockets

@@ -11,8 +11,9 @@ use crate::worker::receive::{readable_any, Receiver, BATCH as RECV_BATCH};
 use crate::worker::transmit::{Transmitter, BATCH as SEND_BATCH};
 use crate::worker::Command;
 
-/// The worker's sockets by slot (`None`: a free plain transport slot), and a sender whose drop (after the sockets, by field order) tells [`crate::Worker::closed`]
-/// that the ports are free again — whether the loop ended or the task was aborted.
+/// The worker's sockets by slot (`None`: a free plain transport slot), and a sender whose drop (after the sockets, by
+/// field order) tells [`crate::Worker::closed`] that the ports are free again — whether the loop ended or the task
+/// was aborted.
 pub(crate) struct Sockets {
     pub udp: Vec<Option<UdpSocket>>,
     pub _released: tokio::sync::watch::Sender<()>,
@@ -52,6 +53,7 @@ pub(crate) async fn run(
                         break;
                     };
                     let (queued, arrival) = (engine.queued(), message.arrival());
+                    engine.set_arrival(arrival);
                     guarded("pipe", || engine.handle_pipe(now, message));
                     transmitter.caused(engine.queued().saturating_sub(queued), arrival);
                     flush_if_full(&mut transmitter, &mut engine, sockets).await;
