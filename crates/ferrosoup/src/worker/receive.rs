@@ -193,7 +193,10 @@ fn kernel_timestamp(header: &libc::msghdr) -> Option<u64> {
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(header);
         while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            let whole = libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize;
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET
+                && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+                && (*cmsg).cmsg_len as usize >= whole
             {
                 let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                 return u64::try_from(ts.tv_sec)
