@@ -289,6 +289,23 @@ async fn publish_case(case: Case) {
         .iter()
         .all(|p| p.ssrc == consumed.ssrc && p.pt == consumed.pt));
     assert_contiguous("plain producer → WebRTC consumer", &packets);
+    if case.comedia {
+        // mediasoup's `tuple` (and `rtcptuple`) events: the owner hears where the media comes from once learnt.
+        let rtp_port = sender.1.local_addr().unwrap().port();
+        let learnt = ff
+            .wait_notification("plainTransportTuple", Duration::from_secs(3), |d| {
+                d["transportId"] == transport_id.as_str() && d["tuple"]["remotePort"] == rtp_port
+            })
+            .await;
+        assert_eq!(learnt["tuple"]["remoteIp"], "127.0.0.1", "{learnt}");
+        if let Some(rtcp) = &rtcp {
+            let rtcp_port = rtcp.local_addr().unwrap().port();
+            ff.wait_notification("plainTransportTuple", Duration::from_secs(3), |d| {
+                d["rtcpTuple"]["remotePort"] == rtcp_port
+            })
+            .await;
+        }
+    }
 
     // Key frame requests reach the plain sender on its RTCP address: ask for one and look for a PLI.
     b.sig

@@ -39,6 +39,13 @@ pub enum RouterEvent {
         transport_id: TransportId,
         state: DtlsState,
     },
+    /// A comedia plain transport learnt where its media (`tuple`) or RTCP (`rtcp_tuple`) comes from, from the first
+    /// authentic packet: mediasoup's `tuple` / `rtcptuple` events. Both tuples as they now stand.
+    PlainTransportTuple {
+        transport_id: TransportId,
+        tuple: crate::transport::TransportTuple,
+        rtcp_tuple: Option<crate::transport::TransportTuple>,
+    },
     /// A consumer was closed because its producer closed.
     ConsumerClosed {
         consumer_id: ConsumerId,

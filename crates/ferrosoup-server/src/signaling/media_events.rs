@@ -1,7 +1,7 @@
-//! Media events the worker reports about one peer's objects (scores, layer changes, layer demand), sent to that peer
-//! only.
+//! Media events the worker reports about one peer's objects (scores, layer changes, layer demand, a plain transport's
+//! learnt tuple), sent to that peer only.
 
-use ferrosoup::{ConsumerId, ProducerId, RouterEvent};
+use ferrosoup::{ConsumerId, ProducerId, RouterEvent, TransportId};
 use serde_json::json;
 
 use super::peer::Peer;
@@ -12,6 +12,7 @@ use super::room::RoomState;
 enum Owner {
     Consumer(ConsumerId),
     Producer(ProducerId),
+    Transport(TransportId),
 }
 
 impl Owner {
@@ -19,6 +20,7 @@ impl Owner {
         state.peers.values().find(|p| match self {
             Owner::Consumer(id) => p.consumers.contains_key(id),
             Owner::Producer(id) => p.producers.contains_key(id),
+            Owner::Transport(id) => p.transports.contains_key(id),
         })
     }
 }
@@ -59,6 +61,15 @@ pub(super) fn notify_owner(state: &RoomState, event: RouterEvent) {
             Owner::Producer(producer_id),
             "producerLayersNeeded",
             json!({"producerId": producer_id, "spatialLayer": spatial_layer}),
+        ),
+        RouterEvent::PlainTransportTuple {
+            transport_id,
+            tuple,
+            rtcp_tuple,
+        } => (
+            Owner::Transport(transport_id),
+            "plainTransportTuple",
+            json!({"transportId": transport_id, "tuple": tuple, "rtcpTuple": rtcp_tuple}),
         ),
         _ => return,
     };

@@ -20,6 +20,7 @@ use super::ice::IceLite;
 use super::transport::{TransportKey, TransportState, Tuple};
 use super::Engine;
 use crate::ids::{RouterId, TransportId};
+use crate::router::RouterEvent;
 use crate::rtp::{classify_packet, PacketClass};
 use crate::srtp::SrtpContext;
 use crate::transport::{
@@ -368,6 +369,14 @@ impl Engine {
             t.selected = Some(tuple);
         }
         tracing::debug!(transport = %t.id, %from, rtcp = on_rtcp_socket, "plain transport tuple learnt (comedia)");
+        if let Some(router) = self.routers.get(&t.router) {
+            let info = p.info(t.id);
+            router.emit(RouterEvent::PlainTransportTuple {
+                transport_id: t.id,
+                tuple: info.tuple,
+                rtcp_tuple: info.rtcp_tuple,
+            });
+        }
         t.remotes.push(tuple);
         self.by_remote.insert(tuple, tkey);
         if !on_rtcp_socket {
