@@ -104,6 +104,14 @@ async fn media_crosses_workers_and_follows_pause_and_close() {
             "after resume the piped stream restarts at a key frame"
         );
         assert_contiguous("across pause and resume", &all);
+        // Piped copies carry their first arrival, so worker 1 times each of B's packets from when A's reached worker 0
+        // (worker 0 itself sends A little more than STUN replies).
+        let latency = server.worker_dump().await.expect("dump").latency;
+        assert!(
+            latency.count() >= all.len() as u64,
+            "{latency:?} for {} piped packets",
+            all.len()
+        );
 
         // Closing the source closes the pipe producer and B's consumer of it.
         call.a
