@@ -62,24 +62,27 @@ impl PacketRing {
     }
 }
 
-/// For one consumer: which incoming sequence number and outgoing timestamp each recently sent sequence number had.
-/// One packet a consumer sent.
+/// One packet a consumer sent, in its ring slot.
 #[derive(Clone, Copy, Default)]
 struct SentSlot {
+    /// Sent at least once since the ring was created (a zeroed slot is otherwise indistinguishable from seq 0).
+    filled: bool,
     out_seq: u16,
     in_seq: u16,
     out_ts: u32,
     stream: u8,
     /// The marker was set because the packet ended the forwarded picture (upper layers cut).
     end_of_picture: bool,
+    /// When it was last retransmitted, in milliseconds since the ring's `epoch` + 1 (0: never).
+    resent: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<SentSlot>() == 16);
+
+/// For one consumer: which incoming sequence number, outgoing timestamp, stream and marker each recently sent
+/// sequence number had, and when it was last retransmitted. One allocation of 16-byte slots.
 pub(crate) struct SentRing {
     slots: Box<[SentSlot; PACKET_RING]>,
-    /// Sent at least once since created (slot 0 is otherwise indistinguishable from a real entry).
-    filled: Box<[bool; PACKET_RING]>,
-    /// When each was last retransmitted, in milliseconds since `epoch` + 1 (0: never).
-    resent: Box<[u32; PACKET_RING]>,
     epoch: Instant,
 }
 
@@ -87,8 +90,6 @@ impl SentRing {
     pub fn new() -> Self {
         SentRing {
             slots: Box::new([SentSlot::default(); PACKET_RING]),
-            filled: Box::new([false; PACKET_RING]),
-            resent: Box::new([0; PACKET_RING]),
             epoch: Instant::now(),
         }
     }
@@ -101,16 +102,15 @@ impl SentRing {
         stream: usize,
         end_of_picture: bool,
     ) {
-        let i = out_seq as usize % PACKET_RING;
-        self.slots[i] = SentSlot {
+        self.slots[out_seq as usize % PACKET_RING] = SentSlot {
+            filled: true,
             out_seq,
             in_seq,
             out_ts,
             stream: stream.min(u8::MAX as usize) as u8,
             end_of_picture,
+            resent: 0,
         };
-        self.filled[i] = true;
-        self.resent[i] = 0;
     }
 
     /// Whether `out_seq` may be retransmitted now: not if it already was within `interval` (a receiver repeats its
@@ -123,11 +123,11 @@ impl SentRing {
             .as_millis()
             .min(u32::MAX as u128 - 1) as u32
             + 1;
-        let last = self.resent[i];
+        let last = self.slots[i].resent;
         if last != 0 && at.saturating_sub(last) < interval.as_millis() as u32 {
             return false;
         }
-        self.resent[i] = at;
+        self.slots[i].resent = at;
         true
     }
 
@@ -136,7 +136,7 @@ impl SentRing {
     pub fn lookup(&self, out_seq: u16) -> Option<(u16, u32, usize, bool)> {
         let i = out_seq as usize % PACKET_RING;
         let s = self.slots[i];
-        (self.filled[i] && s.out_seq == out_seq).then_some((
+        (s.filled && s.out_seq == out_seq).then_some((
             s.in_seq,
             s.out_ts,
             s.stream as usize,
