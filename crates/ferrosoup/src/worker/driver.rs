@@ -52,11 +52,11 @@ pub(crate) async fn run(
                     let Some(message) = next.take().or_else(|| pipe.try_recv().ok()) else {
                         break;
                     };
-                    let (queued, arrival) = (engine.queued(), message.arrival());
-                    engine.set_arrival(arrival);
-                    guarded("pipe", || engine.handle_pipe(now, message));
-                    transmitter.caused(engine.queued().saturating_sub(queued), arrival);
-                    flush_if_full(&mut transmitter, &mut engine, sockets).await;
+                    let arrival = message.arrival();
+                    handle_input(&mut engine, &mut transmitter, sockets, arrival, "pipe", |e| {
+                        e.handle_pipe(now, message)
+                    })
+                    .await;
                 }
             }
             index = readable_any(sockets, next_socket) => {
@@ -66,11 +66,10 @@ pub(crate) async fn run(
                     let Some((from, datagram, arrival)) = receiver.get(i) else {
                         continue;
                     };
-                    let queued = engine.queued();
-                    engine.set_arrival(arrival);
-                    guarded("datagram", || engine.handle_datagram(now, index, from, datagram));
-                    transmitter.caused(engine.queued().saturating_sub(queued), arrival);
-                    flush_if_full(&mut transmitter, &mut engine, sockets).await;
+                    handle_input(&mut engine, &mut transmitter, sockets, arrival, "datagram", |e| {
+                        e.handle_datagram(now, index, from, datagram)
+                    })
+                    .await;
                 }
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
@@ -83,14 +82,22 @@ pub(crate) async fn run(
     transmitter.flush(&mut engine, &owned.udp).await;
 }
 
-/// Sends what is queued once it fills half a `sendmmsg` batch. Small outputs (a reply, one copy per input) gather
-/// over the whole read and go out in few calls; a fan-out goes out as soon as its input is handled rather than
-/// waiting for the rest of the read, which would add their handling time to every copy's latency.
-async fn flush_if_full(
-    transmitter: &mut Transmitter,
+/// Hands the engine one input (a datagram or a piped packet) that arrived at `arrival`, notes what it queued for the
+/// latency figures, and sends the queue once it fills half a `sendmmsg` batch. Small outputs (a reply, one copy per
+/// input) gather over the whole read and go out in few calls; a fan-out goes out as soon as its input is handled
+/// rather than waiting for the rest of the read, which would add their handling time to every copy's latency.
+async fn handle_input(
     engine: &mut Engine,
+    transmitter: &mut Transmitter,
     sockets: &[Option<UdpSocket>],
+    arrival: u64,
+    what: &str,
+    step: impl FnOnce(&mut Engine),
 ) {
+    let queued = engine.queued();
+    engine.set_arrival(arrival);
+    guarded(what, || step(engine));
+    transmitter.caused(engine.queued().saturating_sub(queued), arrival);
     if engine.queued() >= SEND_BATCH / 2 {
         transmitter.flush(engine, sockets).await;
     }
