@@ -99,36 +99,36 @@ pub(crate) struct Shared {
     pub connections: Arc<AtomicUsize>,
 }
 
+/// What `/status` shows: the counts, the media datagrams dropped by reason, and how long the workers held datagrams
+/// (arrival to send).
+#[derive(Serialize)]
+pub(crate) struct StatusPage {
+    #[serde(flatten)]
+    status: Status,
+    dropped: ferrosoup::DropCounters,
+    latency: ferrosoup::LatencyHistogram,
+}
+
 impl Shared {
     pub async fn status(&self) -> Result<Status, ferrosoup::Error> {
-        let totals = self.rooms.totals().await;
-        let dump = self.rooms.dump().await?;
-        Ok(Status {
-            rooms: totals.rooms,
-            peers: totals.peers,
-            transports: dump.transports,
-            producers: dump.producers,
-            consumers: dump.consumers,
-        })
+        Ok(self.status_page().await?.status)
     }
 
-    /// What `/status` shows: the counts, the media datagrams dropped by reason, and how long the workers held
-    /// datagrams (arrival to send).
-    pub async fn status_page(&self) -> Result<serde_json::Value, ferrosoup::Error> {
-        let status = self.status().await?;
+    /// The counts and the workers' figures, from one dump of the workers.
+    pub async fn status_page(&self) -> Result<StatusPage, ferrosoup::Error> {
+        let totals = self.rooms.totals().await;
         let dump = self.rooms.dump().await?;
-        let mut page = serde_json::to_value(status).unwrap_or_default();
-        if let Some(object) = page.as_object_mut() {
-            object.insert(
-                "dropped".into(),
-                serde_json::to_value(dump.dropped).unwrap_or_default(),
-            );
-            object.insert(
-                "latency".into(),
-                serde_json::to_value(&dump.latency).unwrap_or_default(),
-            );
-        }
-        Ok(page)
+        Ok(StatusPage {
+            status: Status {
+                rooms: totals.rooms,
+                peers: totals.peers,
+                transports: dump.transports,
+                producers: dump.producers,
+                consumers: dump.consumers,
+            },
+            dropped: dump.dropped,
+            latency: dump.latency,
+        })
     }
 }
 
