@@ -7,6 +7,7 @@
 
 mod media;
 mod mediasoup;
+mod pacing;
 mod plain;
 mod procfs;
 pub mod report;
@@ -15,6 +16,7 @@ mod setup;
 mod signal;
 mod spawn;
 mod stats;
+mod timer;
 mod webrtc;
 
 use std::collections::HashSet;
@@ -79,6 +81,10 @@ pub struct Args {
     /// Packets per second per publisher.
     #[arg(long, default_value_t = 1000)]
     pub pps: u32,
+    /// Packets each publisher sends back to back, every burst/pps seconds (1: evenly spaced; a video frame's
+    /// packets leave a browser in bursts).
+    #[arg(long, default_value_t = 1)]
+    pub burst: u32,
     /// RTP payload bytes per packet (64..=1200).
     #[arg(long, default_value_t = 1000)]
     pub payload: usize,
@@ -131,6 +137,9 @@ impl Args {
         }
         if self.pps == 0 || self.pps > MAX_PPS_PER_PUBLISHER {
             bail!("--pps must be 1..={MAX_PPS_PER_PUBLISHER}");
+        }
+        if !(1..=pacing::MAX_BURST).contains(&self.burst) {
+            bail!("--burst must be 1..={}", pacing::MAX_BURST);
         }
         if !(MIN_PAYLOAD..=1200).contains(&self.payload) {
             bail!("--payload must be {MIN_PAYLOAD}..=1200 bytes");
@@ -198,6 +207,7 @@ async fn run(
         stop: stop_rx,
         bind_ip: args.bind_ip,
         pps: args.pps,
+        burst: args.burst,
         payload: args.payload,
         subscribers_per_room: args.subscribers as u64,
         transport: args.transport,

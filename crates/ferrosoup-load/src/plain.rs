@@ -18,7 +18,12 @@ use crate::setup::{
 };
 use crate::signal::Signal;
 use crate::stats::{RunStats, SubscriberStats};
-use crate::webrtc::{self, bind_udp, Role, Sending, MIN_SLEEP, RECV_BATCH, SEND_TICK};
+use crate::timer::Timer;
+
+/// How often a subscriber wakes when nothing arrives, to pass its counts on.
+const IDLE_TICK: Duration = Duration::from_millis(100);
+use crate::pacing::{pace, Sending};
+use crate::webrtc::{bind_udp, Role, RECV_BATCH};
 
 const RTP_HEADER: usize = 12;
 /// RTCP payload-specific feedback, and its PLI and FIR formats (RFC 4585, RFC 5104).
@@ -157,13 +162,20 @@ async fn run(
 ) {
     let mut buf = vec![0u8; 2048];
     let mut out = Vec::with_capacity(1500);
-    let mut sending: Option<Sending> = None;
-    let sleep = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(sleep);
+    // A plain publisher has no handshake to wait for: it sends from the start.
+    let mut sending = match &role {
+        Role::Publisher(p) => Some(Sending::new(Instant::now(), p.first_seq)),
+        Role::Subscriber(_) => None,
+    };
+    let mut timer = match role {
+        Role::Publisher(_) => Timer::precise(),
+        Role::Subscriber(_) => Timer::coarse(),
+    };
     loop {
-        sleep
-            .as_mut()
-            .reset((Instant::now() + SEND_TICK.max(MIN_SLEEP)).into());
+        let wake = match (&sending, &role) {
+            (Some(s), Role::Publisher(p)) => s.next_due(p),
+            _ => Instant::now() + IDLE_TICK,
+        };
         tokio::select! {
             biased;
             _ = stop.changed() => break,
@@ -181,12 +193,11 @@ async fn run(
                     on_datagram(datagram, &mut role, &run);
                 }
             }
-            _ = &mut sleep => {
-                if let Role::Publisher(p) = &mut role {
+            _ = timer.sleep_until(wake) => {
+                if let (Role::Publisher(p), Some(s)) = (&mut role, &mut sending) {
                     let now = Instant::now();
-                    let s = sending.get_or_insert(Sending { started: now, counter: 0, seq: p.first_seq });
                     let pt = p.pt;
-                    webrtc::pace(p, s, &run, now, |seq, packet| {
+                    pace(p, s, &run, now, |seq, packet| {
                         out.clear();
                         out.push(0x80);
                         out.push(pt | if packet.marker { 0x80 } else { 0 });

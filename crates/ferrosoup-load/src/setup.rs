@@ -29,6 +29,7 @@ pub struct Context {
     pub stop: watch::Receiver<bool>,
     pub bind_ip: IpAddr,
     pub pps: u32,
+    pub burst: u32,
     pub payload: usize,
     pub subscribers_per_room: u64,
     pub transport: crate::TransportKind,
@@ -101,6 +102,7 @@ pub fn publisher_role(ctx: &Context, index: u32, mid: &str) -> Role {
         mid: mid.to_string(),
         pt: ctx.router.vp8_pt,
         pps: ctx.pps,
+        burst: ctx.burst,
         subscribers: ctx.subscribers_per_room,
         source: VideoSource::new(
             ctx.pps,

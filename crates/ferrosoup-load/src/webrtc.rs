@@ -20,21 +20,18 @@ use str0m::rtp::{Extension, ExtensionMap, RtpWrite, SeqNo, Ssrc};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
 use tokio::sync::{oneshot, watch};
 
-use crate::media::{Phase, Trailer, VideoPacket, VideoSource};
+use crate::media::VideoSource;
 use crate::mediasoup::{RouterVideo, TransportInfo, URI_ABS_SEND_TIME, URI_MID, URI_TRANSPORT_CC};
+use crate::pacing::{pace, Sending};
 use crate::stats::{RunStats, SubscriberStats};
+use crate::timer::Timer;
 
 /// Datagrams handled per wake-up before output is flushed and the task yields.
 pub(crate) const RECV_BATCH: usize = 64;
-/// Most packets a publisher writes in one wake-up when it fell behind its rate (a late timer must not become a burst
-/// the size of the delay).
-const MAX_SEND_BURST: u64 = 256;
 /// Kernel buffers asked for (capped by net.core.[rw]mem_max): a subscriber's socket must not be where packets drop.
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
-/// Shortest sleep between wake-ups (str0m may return a timeout that is already due).
+/// Shortest sleep before a str0m timeout (str0m may return one that is already due).
 pub(crate) const MIN_SLEEP: Duration = Duration::from_micros(500);
-/// How often a sending publisher wakes up to write the packets that came due.
-pub(crate) const SEND_TICK: Duration = Duration::from_millis(1);
 
 /// A str0m session on its own loopback UDP socket, not yet connected.
 pub struct Peer {
@@ -162,16 +159,12 @@ pub struct Publisher {
     pub mid: String,
     pub pt: u8,
     pub pps: u32,
+    /// Packets sent back to back, every `burst / pps` seconds (1: evenly spaced).
+    pub burst: u32,
     /// Subscribers receiving this stream: each measured packet is expected this many times.
     pub subscribers: u64,
     pub source: VideoSource,
     pub first_seq: u64,
-}
-
-pub(crate) struct Sending {
-    pub started: Instant,
-    pub counter: u64,
-    pub seq: u64,
 }
 
 /// Drives `peer` until `stop` turns true; `connected` fires once ICE, DTLS and SRTP are up.
@@ -198,15 +191,15 @@ pub async fn run(
     let mut sending: Option<Sending> = None;
     let mut buf = vec![0u8; 2048];
     let mut rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected);
-    let sleep = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(sleep);
+    let mut timer = match role {
+        Role::Publisher(_) => Timer::precise(),
+        Role::Subscriber(_) => Timer::coarse(),
+    };
     loop {
-        let now = Instant::now();
-        let mut wake = rtc_timeout;
-        if sending.is_some() {
-            wake = wake.min(now + SEND_TICK);
+        let mut wake = rtc_timeout.max(Instant::now() + MIN_SLEEP);
+        if let (Some(s), Role::Publisher(p)) = (&sending, &role) {
+            wake = wake.min(s.next_due(p));
         }
-        sleep.as_mut().reset(wake.max(now + MIN_SLEEP).into());
         tokio::select! {
             biased;
             _ = stop.changed() => break,
@@ -232,11 +225,11 @@ pub async fn run(
                     rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected);
                 }
             }
-            _ = &mut sleep => {
+            _ = timer.sleep_until(wake) => {
                 let now = Instant::now();
                 if let Role::Publisher(p) = &mut role {
                     if connected.is_none() {
-                        let s = sending.get_or_insert(Sending { started: now, counter: 0, seq: p.first_seq });
+                        let s = sending.get_or_insert_with(|| Sending::new(now, p.first_seq));
                         send_due(&mut rtc, p, s, &run, now);
                     }
                 }
@@ -266,50 +259,6 @@ fn send_due(rtc: &mut Rtc, p: &mut Publisher, s: &mut Sending, run: &RunStats, n
                 .nackable(true),
         );
     });
-}
-
-/// Hands `write` the packets (with their sequence numbers) that came due at the publisher's rate since sending
-/// started, and counts them.
-pub(crate) fn pace(
-    p: &mut Publisher,
-    s: &mut Sending,
-    run: &RunStats,
-    now: Instant,
-    mut write: impl FnMut(u64, VideoPacket),
-) {
-    let due_total = (now.duration_since(s.started).as_secs_f64() * f64::from(p.pps)) as u64;
-    let due = due_total.saturating_sub(s.counter).min(MAX_SEND_BURST);
-    if due == 0 {
-        return;
-    }
-    let phase = run.phase();
-    let mut key_frames = 0;
-    for _ in 0..due {
-        let trailer = Trailer {
-            publisher: p.index,
-            counter: s.counter,
-            sent_ns: run.now_ns(),
-            phase,
-        };
-        let packet = p.source.next(trailer);
-        key_frames += u64::from(packet.key_frame);
-        write(s.seq, packet);
-        s.counter += 1;
-        s.seq += 1;
-    }
-    // Skip what could not be sent in time: the rate falls and the summary shows it, rather than a burst later.
-    if due_total > s.counter {
-        run.send_skipped
-            .fetch_add(due_total - s.counter, Ordering::Relaxed);
-        s.counter = due_total;
-    }
-    run.sent.fetch_add(due, Ordering::Relaxed);
-    run.key_frames_sent.fetch_add(key_frames, Ordering::Relaxed);
-    if phase == Phase::Measure {
-        run.sent_measured.fetch_add(due, Ordering::Relaxed);
-        run.expected_measured
-            .fetch_add(due * p.subscribers, Ordering::Relaxed);
-    }
 }
 
 /// Lets the session act on time `now` (its timers; and new media, which str0m's pacer releases only on a timeout) and
