@@ -117,6 +117,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    one_malloc_arena();
     let args = Args::parse();
     // `Targets` (target=level directives) rather than `EnvFilter`, whose regex engine is a tenth of the binary.
     let filter: tracing_subscriber::filter::Targets = args
@@ -137,6 +138,17 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(run(args))
+}
+
+/// glibc gives each thread that allocates a heap (an arena) of its own. The media workers allocate only when rooms
+/// change, never per packet, so one arena serves every thread without contention, and idle memory is 0.3 MiB smaller
+/// than with an arena per worker thread. The library leaves this to the application (a Tauri app has its own needs).
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: changes a glibc allocator setting; called first thing in main, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
