@@ -29,10 +29,9 @@ impl Timer {
     /// A timer that fires within microseconds of its deadline where the system has one (a coarse timer otherwise, or
     /// if the descriptor cannot be made).
     pub fn precise() -> Timer {
-        let mut timer = Timer::coarse();
         #[cfg(target_os = "linux")]
-        {
-            timer.precise = linux::timerfd()
+        return Timer {
+            precise: linux::timerfd()
                 .and_then(|fd| {
                     // SAFETY: the AsyncFd owns `fd`, so it stays open and the same for the AsyncFd's whole life.
                     let registered = unsafe {
@@ -44,9 +43,11 @@ impl Timer {
                     registered.map_err(std::io::Error::from)
                 })
                 .map_err(|e| tracing::debug!("no timerfd ({e}); publishers wake on tokio's timer"))
-                .ok();
-        }
-        timer
+                .ok(),
+            ..Timer::coarse()
+        };
+        #[cfg(not(target_os = "linux"))]
+        Timer::coarse()
     }
 
     /// Waits until `deadline`. Cancel-safe: a wait dropped for another event leaves nothing that fires the next one
