@@ -77,6 +77,8 @@ fn upgrade_socket(
         tracing::warn!(%remote, "WebSocket refused: too many connections");
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections").into_response();
     };
+    // A client is here: its first transport will need the DTLS certificate, which is made once per process.
+    ferrosoup::prewarm_dtls_certificate();
     let limit = shared.config.max_message_size;
     upgrade
         // Frames up to 4x the limit are read and answered with `too_large`; larger ones close the connection, so a

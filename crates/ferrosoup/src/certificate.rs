@@ -1,9 +1,11 @@
 //! The process-wide DTLS identity: one certificate and one DTLS config shared by every transport.
 //!
 //! Making an ECDSA key and certificate takes milliseconds and a DTLS config is not free either, so both are made once
-//! per process. [`prewarm`] starts that work on a background thread when a worker starts, so binding sockets and
-//! answering the first HTTP request do not wait for it; the first transport that needs the fingerprint waits only if the
-//! thread has not finished yet.
+//! per process, and not before a client needs them: making them pages in 2.2 MiB of code and buffers, which an idle
+//! server (a classroom app before its class starts) does not pay. [`prewarm`] starts the work on a background thread
+//! when the first router is created, or earlier when the application calls it (the signaling server does when a client
+//! connects); the first WebRTC transport awaits it with [`ready`] before asking its worker, so a worker never blocks
+//! on it. Most of the first time's 30–50 ms is aws-lc seeding its random generator from CPU jitter.
 
 use std::sync::{Arc, OnceLock};
 
@@ -33,8 +35,10 @@ fn make() -> Result<Arc<DtlsIdentity>, String> {
     }))
 }
 
-/// Starts making the identity in the background (no-op once made or started).
-pub(crate) fn prewarm() {
+/// Starts making the process's DTLS certificate on a background thread (nothing if it was made or started). The
+/// first router starts it anyway; calling this when a client connects gets the work done before that client's first
+/// WebRTC transport asks for it.
+pub fn prewarm() {
     if IDENTITY.get().is_none() {
         // A failed spawn only means the first transport makes the identity itself.
         let _ = std::thread::Builder::new()
@@ -43,6 +47,20 @@ pub(crate) fn prewarm() {
                 let _ = identity();
             });
     }
+}
+
+/// The identity, awaited without blocking the caller's thread: from the background thread [`prewarm`] started
+/// (started now if it was not).
+pub(crate) async fn ready() -> Result<Arc<DtlsIdentity>, crate::Error> {
+    if IDENTITY.get().is_none() {
+        prewarm();
+        // Waits on a blocking-pool thread for the background one to finish; only the process's first transport
+        // can get here.
+        if let Ok(made) = tokio::task::spawn_blocking(identity).await {
+            return made;
+        }
+    }
+    identity()
 }
 
 /// The identity, made now if the background thread has not made it yet.
@@ -83,5 +101,11 @@ mod tests {
         assert_eq!(fp, a.fingerprint.value);
         assert_eq!(fp.len(), 32 * 3 - 1);
         assert!(fingerprint_of("md5", b"x").is_none());
+    }
+
+    #[tokio::test]
+    async fn ready_awaits_the_same_identity() {
+        let awaited = ready().await.unwrap();
+        assert!(Arc::ptr_eq(&awaited, &identity().unwrap()));
     }
 }

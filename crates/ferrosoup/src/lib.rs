@@ -28,6 +28,7 @@ pub mod supported_rtp_capabilities;
 pub mod transport;
 pub mod worker;
 
+pub use certificate::prewarm as prewarm_dtls_certificate;
 pub use consumer::{
     Consumer, ConsumerInfo, ConsumerLayers, ConsumerOptions, ConsumerScore, ConsumerType,
 };

@@ -123,6 +123,8 @@ impl Router {
 
     /// Creates a WebRTC transport reachable at every address of the worker.
     pub async fn create_webrtc_transport(&self) -> Result<WebRtcTransport, Error> {
+        // Made here rather than in the worker, which would stall every room on it while the certificate is made.
+        crate::certificate::ready().await?;
         let id = TransportId::new();
         let router_id = self.inner.id;
         let info = self

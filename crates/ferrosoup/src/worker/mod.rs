@@ -106,7 +106,6 @@ impl Worker {
     /// wakes the thread that handles it: no hand-over between threads, no work stealing, and the packet path never
     /// waits behind signaling, which stays on the caller's runtime.
     pub async fn new(settings: WorkerSettings) -> Result<Worker, Error> {
-        certificate::prewarm();
         let bound = sockets::bind(&settings.listen_infos)?;
         let local_addresses = bound.iter().map(|s| s.local).collect();
         let engine = Engine::new(bound.iter().map(|s| s.candidate.clone()).collect());
@@ -155,6 +154,8 @@ impl Worker {
 
     /// Creates a router (a room's media hub) with the given codecs.
     pub async fn create_router(&self, options: RouterOptions) -> Result<Router, Error> {
+        // A room is coming: its first WebRTC transport will need the DTLS certificate.
+        certificate::prewarm();
         let capabilities = ortc::generate_router_rtp_capabilities(&options.media_codecs)?;
         let id = RouterId::new();
         let channel = self.inner.channel.clone();
