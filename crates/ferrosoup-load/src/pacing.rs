@@ -95,79 +95,83 @@ mod tests {
     use super::*;
     use crate::media::VideoSource;
 
-    fn publisher(pps: u32, burst: u32) -> Publisher {
-        Publisher {
-            index: 0,
-            mid: "0".into(),
-            pt: 96,
-            pps,
-            burst,
-            subscribers: 1,
-            source: VideoSource::new(pps, 100, 1),
-            first_seq: 1000,
+    /// A publisher at 1000 pps in bursts of `burst`, started at `start`.
+    struct Fixture {
+        run: RunStats,
+        p: Publisher,
+        s: Sending,
+        start: Instant,
+    }
+
+    impl Fixture {
+        fn new(burst: u32) -> Fixture {
+            let start = Instant::now();
+            Fixture {
+                run: RunStats::new(),
+                p: Publisher {
+                    index: 0,
+                    mid: "0".into(),
+                    pt: 96,
+                    pps: 1000,
+                    burst,
+                    subscribers: 1,
+                    source: VideoSource::new(1000, 100, 1),
+                    first_seq: 1000,
+                },
+                s: Sending::new(start, 1000),
+                start,
+            }
+        }
+
+        /// Sends what is due `after` the start; returns the sequence numbers written.
+        fn send_at(&mut self, after: Duration) -> Vec<u64> {
+            let mut written = Vec::new();
+            let now = self.start + after;
+            pace(&mut self.p, &mut self.s, &self.run, now, |seq, _| {
+                written.push(seq)
+            });
+            written
+        }
+
+        /// How long after the start the next packet is due.
+        fn next_due(&self) -> Duration {
+            self.s.next_due(&self.p) - self.start
         }
     }
 
-    /// Sends what is due at `after` since the start; returns the sequence numbers written.
-    fn send_at(
-        p: &mut Publisher,
-        s: &mut Sending,
-        run: &RunStats,
-        start: Instant,
-        after: Duration,
-    ) -> Vec<u64> {
-        let mut written = Vec::new();
-        pace(p, s, run, start + after, |seq, _| written.push(seq));
-        written
+    const fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
     }
 
     #[test]
     fn one_packet_per_interval_when_paced_evenly() {
-        let run = RunStats::new();
-        let mut p = publisher(1000, 1);
-        let start = Instant::now();
-        let mut s = Sending::new(start, p.first_seq);
-        let ms = Duration::from_millis;
-        assert_eq!(s.next_due(&p), start + ms(1));
-        assert!(send_at(&mut p, &mut s, &run, start, Duration::from_micros(999)).is_empty());
-        assert_eq!(send_at(&mut p, &mut s, &run, start, ms(1)), vec![1000]);
-        assert_eq!(s.next_due(&p), start + ms(2));
-        assert_eq!(
-            send_at(&mut p, &mut s, &run, start, ms(3)),
-            vec![1001, 1002]
-        );
-        assert_eq!(s.next_due(&p), start + ms(4));
+        let mut f = Fixture::new(1);
+        assert_eq!(f.next_due(), ms(1));
+        assert!(f.send_at(Duration::from_micros(999)).is_empty());
+        assert_eq!(f.send_at(ms(1)), vec![1000]);
+        assert_eq!(f.next_due(), ms(2));
+        assert_eq!(f.send_at(ms(3)), vec![1001, 1002]);
+        assert_eq!(f.next_due(), ms(4));
     }
 
     #[test]
     fn bursts_leave_whole_and_on_their_own_schedule() {
-        let run = RunStats::new();
-        let mut p = publisher(1000, 4);
-        let start = Instant::now();
-        let mut s = Sending::new(start, p.first_seq);
-        let ms = Duration::from_millis;
-        assert_eq!(s.next_due(&p), start + ms(4));
-        assert!(send_at(&mut p, &mut s, &run, start, ms(3)).is_empty());
-        assert_eq!(
-            send_at(&mut p, &mut s, &run, start, ms(4)),
-            vec![1000, 1001, 1002, 1003]
-        );
-        assert_eq!(s.next_due(&p), start + ms(8));
-        assert!(send_at(&mut p, &mut s, &run, start, ms(7)).is_empty());
+        let mut f = Fixture::new(4);
+        assert_eq!(f.next_due(), ms(4));
+        assert!(f.send_at(ms(3)).is_empty());
+        assert_eq!(f.send_at(ms(4)), vec![1000, 1001, 1002, 1003]);
+        assert_eq!(f.next_due(), ms(8));
+        assert!(f.send_at(ms(7)).is_empty());
     }
 
     #[test]
     fn a_late_publisher_skips_rather_than_bursts() {
-        let run = RunStats::new();
-        let mut p = publisher(1000, 1);
-        let start = Instant::now();
-        let mut s = Sending::new(start, p.first_seq);
-        let sent = send_at(&mut p, &mut s, &run, start, Duration::from_secs(1));
-        assert_eq!(sent.len(), MAX_BURST as usize);
+        let mut f = Fixture::new(1);
+        assert_eq!(f.send_at(ms(1000)).len(), MAX_BURST as usize);
         assert_eq!(
-            run.send_skipped.load(Ordering::Relaxed),
+            f.run.send_skipped.load(Ordering::Relaxed),
             1000 - u64::from(MAX_BURST)
         );
-        assert_eq!(s.next_due(&p), start + Duration::from_millis(1001));
+        assert_eq!(f.next_due(), ms(1001));
     }
 }
