@@ -12,6 +12,7 @@ use anyhow::{anyhow, Context as _};
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::pacing::{pace, Sending};
 use crate::setup::{
     join, produce_video, publisher_role, publisher_ssrc, resume_all, Context, PeerHandle,
     PublisherHandle,
@@ -19,11 +20,10 @@ use crate::setup::{
 use crate::signal::Signal;
 use crate::stats::{RunStats, SubscriberStats};
 use crate::timer::Timer;
+use crate::webrtc::{bind_udp, Role, RECV_BATCH};
 
 /// How often a subscriber wakes when nothing arrives, to pass its counts on.
 const IDLE_TICK: Duration = Duration::from_millis(100);
-use crate::pacing::{pace, Sending};
-use crate::webrtc::{bind_udp, Role, RECV_BATCH};
 
 const RTP_HEADER: usize = 12;
 /// RTCP payload-specific feedback, and its PLI and FIR formats (RFC 4585, RFC 5104).

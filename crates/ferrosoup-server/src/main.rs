@@ -141,7 +141,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// glibc gives each thread that allocates a heap (an arena) of its own. The media workers allocate only when rooms
-/// change, never per packet, so one arena serves every thread without contention, and idle memory is 0.3 MiB smaller
+/// change, never per packet, so one arena serves every thread without contention, and idle memory is 0.26 MiB smaller
 /// than with an arena per worker thread. The library leaves this to the application (a Tauri app has its own needs).
 fn one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
