@@ -244,6 +244,10 @@ impl Engine {
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
         let dd = packet.extension(p.dd_ext).and_then(|data| s.dd.parse(data));
         let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
+        if layers.key_frame {
+            // The key frame answers the stream's outstanding request (`rtcp::KEY_FRAME_INTERVAL`).
+            s.last_key_frame_request = None;
+        }
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);
         s.bytes += len as u64;

@@ -40,6 +40,7 @@ pub(crate) struct RecvStream {
     /// The SSRC the router uses for this stream.
     pub mapped_ssrc: u32,
     pub clock_rate: u32,
+    /// When the outstanding key-frame request was sent; `None` once a key frame answered it.
     pub last_key_frame_request: Option<Instant>,
     pub stats: crate::rtp::ReceiveStats,
     /// Recent packets, to answer consumers' NACKs (only when the stream's codec negotiated NACK).

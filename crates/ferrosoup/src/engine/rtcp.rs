@@ -10,8 +10,10 @@ use super::transport::TransportKey;
 use super::{Engine, ProducerKey};
 use crate::rtp::{self, FirEntry, ReportBlock, RtcpView};
 
-/// A producer stream is asked for a key frame at most this often, however many consumers want one: the answer to the
-/// first request serves them all.
+/// A producer stream has at most one key-frame request outstanding, however many consumers want one: the answer serves
+/// them all. A request is answered when a key frame arrives on the stream, and a new one may go out at once (a consumer
+/// that joins just after a key frame does not wait for a timer); one left unanswered this long is sent again, in case
+/// it was lost.
 const KEY_FRAME_INTERVAL: Duration = Duration::from_secs(1);
 /// Room for one compound RTCP packet plus the SRTCP trailer.
 const RTCP_BUFFER: usize = 1500;
