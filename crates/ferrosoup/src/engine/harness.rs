@@ -545,7 +545,7 @@ mod tests {
             .find(|(_, p)| p.streams.iter().any(|s| s.ssrc == Some(VIDEO_SSRC)))
             .map(|(key, _)| key)
             .expect("the video producer");
-        let mut ask = |h: &mut Harness| {
+        let ask = |h: &mut Harness| {
             crate::engine::rtcp::request_key_frame(&mut h.engine, h.now, video, None);
             h.drain();
             h.engine.producers[video].streams[0].pli_count
