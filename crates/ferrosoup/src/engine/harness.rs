@@ -533,7 +533,7 @@ mod tests {
     }
 
     /// One key-frame request outstanding per producer stream: more are held back until a key frame answers it (then
-    /// the next goes out at once) or a second passes without one (then it is sent again).
+    /// the next goes out after a quarter of a second) or a second passes without one (then it is sent again).
     #[test]
     fn a_key_frame_answers_the_outstanding_request() {
         let mut h = Harness::new().expect("harness");
@@ -552,18 +552,20 @@ mod tests {
         };
         assert_eq!(ask(&mut h), 1);
         assert_eq!(ask(&mut h), 1, "one request is outstanding");
+        h.advance(300);
         h.protected(Sender::Publisher, &vp8_packet(2, false), false);
         assert_eq!(ask(&mut h), 1, "a delta frame does not answer it");
         h.protected(Sender::Publisher, &vp8_packet(3, true), false);
-        assert_eq!(
-            ask(&mut h),
-            2,
-            "a key frame did: the next request goes out at once"
-        );
+        assert_eq!(ask(&mut h), 2, "a key frame did: the next request goes out");
+        h.advance(100);
+        h.protected(Sender::Publisher, &vp8_packet(4, true), false);
+        assert_eq!(ask(&mut h), 2, "answered, but within a quarter of a second");
+        h.advance(150);
+        assert_eq!(ask(&mut h), 3);
         h.advance(500);
-        assert_eq!(ask(&mut h), 2);
-        h.advance(600);
-        assert_eq!(ask(&mut h), 3, "unanswered for a second: asked again");
+        assert_eq!(ask(&mut h), 3, "one is outstanding again");
+        h.advance(500);
+        assert_eq!(ask(&mut h), 4, "unanswered for a second: asked again");
         assert_eq!(h.bad_output, 0);
     }
 

@@ -245,8 +245,7 @@ impl Engine {
         let dd = packet.extension(p.dd_ext).and_then(|data| s.dd.parse(data));
         let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
         if layers.key_frame {
-            // The key frame answers the stream's outstanding request (`rtcp::KEY_FRAME_INTERVAL`).
-            s.last_key_frame_request = None;
+            s.key_frame_requests.answered();
         }
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);
@@ -290,7 +289,14 @@ impl Engine {
             }
             let (mut resync, mut end_of_picture) = (false, false);
             if let Some(selector) = c.layers.as_mut() {
-                match selector.on_packet(layers) {
+                let verdict = selector.on_packet(layers);
+                // Asked on every packet while the consumer waits, whatever this packet's fate: the producer stream
+                // lets one request out at a time (`rtcp::KeyFrameRequests`), so a consumer that started just after a
+                // key frame gets the next one soon rather than at the next report.
+                if selector.needs_key_frame() {
+                    key_frames_wanted |= 1u64 << (selector.stream_of(selector.target) & 63);
+                }
+                match verdict {
                     Verdict::Ignore => continue,
                     Verdict::Drop => {
                         if c.rewriter.is_synced() {
@@ -311,9 +317,6 @@ impl Engine {
                             layers: selector.current,
                         });
                     }
-                }
-                if selector.needs_key_frame() {
-                    key_frames_wanted |= 1u64 << (c.wanted_stream() & 63);
                 }
             }
             if resync {

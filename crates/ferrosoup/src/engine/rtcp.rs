@@ -10,11 +10,40 @@ use super::transport::TransportKey;
 use super::{Engine, ProducerKey};
 use crate::rtp::{self, FirEntry, ReportBlock, RtcpView};
 
-/// A producer stream has at most one key-frame request outstanding, however many consumers want one: the answer serves
-/// them all. A request is answered when a key frame arrives on the stream, and a new one may go out at once (a consumer
-/// that joins just after a key frame does not wait for a timer); one left unanswered this long is sent again, in case
-/// it was lost.
-const KEY_FRAME_INTERVAL: Duration = Duration::from_secs(1);
+/// A key-frame request left unanswered this long is sent again, in case it was lost.
+const KEY_FRAME_RETRY: Duration = Duration::from_secs(1);
+/// The shortest gap between two key-frame requests to one stream, answered or not: receivers that keep asking (a PLI
+/// storm) get the sender to make at most four key frames a second.
+const KEY_FRAME_MIN_GAP: Duration = Duration::from_millis(250);
+
+/// A producer stream's key-frame requests. At most one is outstanding, however many consumers want a key frame: the
+/// answer serves them all. A key frame arriving on the stream answers it, and the next request may then go out after
+/// [`KEY_FRAME_MIN_GAP`] rather than a whole [`KEY_FRAME_RETRY`], so a consumer that starts just after a key frame does
+/// not wait a second for the next.
+#[derive(Debug, Default)]
+pub(crate) struct KeyFrameRequests {
+    sent: Option<Instant>,
+    answered: bool,
+}
+
+impl KeyFrameRequests {
+    pub fn may_ask(&self, now: Instant) -> bool {
+        self.sent.is_none_or(|at| {
+            let since = now.saturating_duration_since(at);
+            since >= KEY_FRAME_MIN_GAP && (self.answered || since >= KEY_FRAME_RETRY)
+        })
+    }
+
+    pub fn asked(&mut self, now: Instant) {
+        self.sent = Some(now);
+        self.answered = false;
+    }
+
+    /// A key frame arrived on the stream.
+    pub fn answered(&mut self) {
+        self.answered = true;
+    }
+}
 /// Room for one compound RTCP packet plus the SRTCP trailer.
 const RTCP_BUFFER: usize = 1500;
 /// Report blocks per receiver report (RFC 3550's 5-bit count).
@@ -34,14 +63,11 @@ pub(super) fn request_key_frame(
     if let Some(source) = &p.pipe_source {
         // A pipe producer asks its source, throttled here as well so a busy room does not flood the pipe.
         for (index, s) in p.streams.iter_mut().enumerate() {
-            if stream.is_some_and(|wanted| wanted != index)
-                || s.last_key_frame_request
-                    .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
-            {
+            if stream.is_some_and(|wanted| wanted != index) || !s.key_frame_requests.may_ask(now) {
                 continue;
             }
             if super::pipe::send_key_frame_request(source, Some(index)) {
-                s.last_key_frame_request = Some(now);
+                s.key_frame_requests.asked(now);
                 s.pli_count += 1;
             }
         }
@@ -60,9 +86,7 @@ pub(super) fn request_key_frame(
         if stream.is_some_and(|wanted| wanted != index) {
             continue;
         }
-        if s.last_key_frame_request
-            .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
-        {
+        if !s.key_frame_requests.may_ask(now) {
             continue;
         }
         let (rtcp_ssrc, request) = (t.rtcp_ssrc, p.key_frame_request);
@@ -87,7 +111,7 @@ pub(super) fn request_key_frame(
             srtp.protect_rtcp(buf, n).ok()
         });
         if sent {
-            s.last_key_frame_request = Some(now);
+            s.key_frame_requests.asked(now);
             match request {
                 KeyFrameRequest::Pli => s.pli_count += 1,
                 KeyFrameRequest::Fir => s.fir_count += 1,
