@@ -293,8 +293,8 @@ impl Engine {
                 // Asked on every packet while the consumer waits, whatever this packet's fate: the producer stream
                 // lets one request out at a time (`rtcp::KeyFrameRequests`), so a consumer that started just after a
                 // key frame gets the next one soon rather than at the next report.
-                if selector.needs_key_frame() {
-                    key_frames_wanted |= 1u64 << (selector.stream_of(selector.target) & 63);
+                if let Some(wanted) = selector.key_frame_stream() {
+                    key_frames_wanted |= 1u64 << (wanted & 63);
                 }
                 match verdict {
                     Verdict::Ignore => continue,

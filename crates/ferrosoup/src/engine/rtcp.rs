@@ -16,6 +16,11 @@ const KEY_FRAME_RETRY: Duration = Duration::from_secs(1);
 /// storm) get the sender to make at most four key frames a second.
 const KEY_FRAME_MIN_GAP: Duration = Duration::from_millis(250);
 
+/// Room for one compound RTCP packet plus the SRTCP trailer.
+const RTCP_BUFFER: usize = 1500;
+/// Report blocks per receiver report (RFC 3550's 5-bit count).
+const MAX_REPORT_BLOCKS: usize = 31;
+
 /// A producer stream's key-frame requests. At most one is outstanding, however many consumers want a key frame: the
 /// answer serves them all. A key frame arriving on the stream answers it, and the next request may then go out after
 /// [`KEY_FRAME_MIN_GAP`] rather than a whole [`KEY_FRAME_RETRY`], so a consumer that starts just after a key frame does
@@ -44,10 +49,6 @@ impl KeyFrameRequests {
         self.answered = true;
     }
 }
-/// Room for one compound RTCP packet plus the SRTCP trailer.
-const RTCP_BUFFER: usize = 1500;
-/// Report blocks per receiver report (RFC 3550's 5-bit count).
-const MAX_REPORT_BLOCKS: usize = 31;
 
 /// Asks the producer's sender for a key frame on one of its streams, or all (PLI or FIR, as it negotiated),
 /// throttled.
