@@ -203,8 +203,8 @@ async fn consumer_resumed_before_transport_connects_gets_key_frame() {
         let requests_before_resume = a.rtc.keyframe_requests();
         b.resume(&cv.id).await;
 
-        // Long enough for the resume's key-frame request to be answered (150 ms), and past the second after which an
-        // unanswered request would be repeated, before B connects.
+        // Long enough for the resume's key-frame request to be answered (150 ms) and for the per-stream throttle (1 s)
+        // to have expired before B connects.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let requests_before_connect = a.rtc.keyframe_requests();
         let keyframes_before_connect = stats.video_keyframes.load(Ordering::SeqCst);

@@ -142,7 +142,7 @@ impl Consumer {
             .await
     }
 
-    /// Asks the producer for a key frame (one request outstanding per producer stream, until a key frame answers it).
+    /// Asks the producer for a key frame (throttled per producer stream).
     pub async fn request_key_frame(&self) -> Result<(), Error> {
         let id = self.id();
         self.inner

@@ -532,43 +532,6 @@ mod tests {
         assert_eq!(publisher, Some(rtt), "same client IP: the sibling's RTT");
     }
 
-    /// One key-frame request outstanding per producer stream: more are held back until a key frame answers it (then
-    /// the next goes out after a quarter of a second) or a second passes without one (then it is sent again).
-    #[test]
-    fn a_key_frame_answers_the_outstanding_request() {
-        let mut h = Harness::new().expect("harness");
-        h.protected(Sender::Publisher, &vp8_packet(1, true), false);
-        let video = h
-            .engine
-            .producers
-            .iter()
-            .find(|(_, p)| p.streams.iter().any(|s| s.ssrc == Some(VIDEO_SSRC)))
-            .map(|(key, _)| key)
-            .expect("the video producer");
-        let ask = |h: &mut Harness| {
-            crate::engine::rtcp::request_key_frame(&mut h.engine, h.now, video, None);
-            h.drain();
-            h.engine.producers[video].streams[0].pli_count
-        };
-        assert_eq!(ask(&mut h), 1);
-        assert_eq!(ask(&mut h), 1, "one request is outstanding");
-        h.advance(300);
-        h.protected(Sender::Publisher, &vp8_packet(2, false), false);
-        assert_eq!(ask(&mut h), 1, "a delta frame does not answer it");
-        h.protected(Sender::Publisher, &vp8_packet(3, true), false);
-        assert_eq!(ask(&mut h), 2, "a key frame did: the next request goes out");
-        h.advance(100);
-        h.protected(Sender::Publisher, &vp8_packet(4, true), false);
-        assert_eq!(ask(&mut h), 2, "answered, but within a quarter of a second");
-        h.advance(150);
-        assert_eq!(ask(&mut h), 3);
-        h.advance(500);
-        assert_eq!(ask(&mut h), 3, "one is outstanding again");
-        h.advance(500);
-        assert_eq!(ask(&mut h), 4, "unanswered for a second: asked again");
-        assert_eq!(h.bad_output, 0);
-    }
-
     #[test]
     fn forged_checks_create_no_address() {
         let mut h = Harness::new().expect("harness");

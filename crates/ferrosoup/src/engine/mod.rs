@@ -397,8 +397,8 @@ impl Engine {
     }
 
     /// Asks for a key frame for every consumer (of one transport, or all) that is active but still waiting for one
-    /// (to start, or to switch to another simulcast stream). A producer stream has one request outstanding at most
-    /// (`rtcp::KeyFrameRequests`).
+    /// (to start, or to switch to another simulcast stream). The per-stream throttle keeps this to one request a
+    /// second per producer stream.
     fn request_pending_key_frames(&mut self, now: Instant, transport: Option<TransportKey>) {
         let mut wanted: Vec<(ProducerKey, usize)> = Vec::new();
         for c in self.consumers.values() {

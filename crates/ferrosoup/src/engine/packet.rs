@@ -244,9 +244,6 @@ impl Engine {
         let codec = p.codec_of.get(mapped_pt as usize).copied().flatten();
         let dd = packet.extension(p.dd_ext).and_then(|data| s.dd.parse(data));
         let layers = packet_layers(codec, stream, packet.payload(), dd.as_ref(), &s.dd);
-        if layers.key_frame {
-            s.key_frame_requests.answered();
-        }
         s.meter
             .on_packet(now, layers.spatial_id, layers.temporal_id, len);
         s.bytes += len as u64;
@@ -289,14 +286,7 @@ impl Engine {
             }
             let (mut resync, mut end_of_picture) = (false, false);
             if let Some(selector) = c.layers.as_mut() {
-                let verdict = selector.on_packet(layers);
-                // Asked on every packet while the consumer waits, whatever this packet's fate: the producer stream
-                // lets one request out at a time (`rtcp::KeyFrameRequests`), so a consumer that started just after a
-                // key frame gets the next one soon rather than at the next report.
-                if let Some(wanted) = selector.key_frame_stream() {
-                    key_frames_wanted |= 1u64 << (wanted & 63);
-                }
-                match verdict {
+                match selector.on_packet(layers) {
                     Verdict::Ignore => continue,
                     Verdict::Drop => {
                         if c.rewriter.is_synced() {
@@ -317,6 +307,9 @@ impl Engine {
                             layers: selector.current,
                         });
                     }
+                }
+                if let Some(wanted) = selector.key_frame_stream() {
+                    key_frames_wanted |= 1u64 << (wanted & 63);
                 }
             }
             if resync {

@@ -1,5 +1,7 @@
 //! Engine-side state of a producer: how to recognise its packets and turn them into the router's form.
 
+use std::time::Instant;
+
 use slotmap::new_key_type;
 
 use super::meter::LayerMeter;
@@ -38,7 +40,7 @@ pub(crate) struct RecvStream {
     /// The SSRC the router uses for this stream.
     pub mapped_ssrc: u32,
     pub clock_rate: u32,
-    pub key_frame_requests: super::rtcp::KeyFrameRequests,
+    pub last_key_frame_request: Option<Instant>,
     pub stats: crate::rtp::ReceiveStats,
     /// Recent packets, to answer consumers' NACKs (only when the stream's codec negotiated NACK).
     pub ring: Option<PacketRing>,
@@ -180,7 +182,7 @@ impl ProducerState {
                 rid: encoding.rid.clone(),
                 mapped_ssrc: mapped.mapped_ssrc,
                 clock_rate,
-                key_frame_requests: Default::default(),
+                last_key_frame_request: None,
                 stats: crate::rtp::ReceiveStats::new(encoding.ssrc.unwrap_or(0), clock_rate),
                 ring: nack.then(PacketRing::new),
                 nack: NackTracker::new(),

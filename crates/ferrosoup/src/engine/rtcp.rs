@@ -10,45 +10,13 @@ use super::transport::TransportKey;
 use super::{Engine, ProducerKey};
 use crate::rtp::{self, FirEntry, ReportBlock, RtcpView};
 
-/// A key-frame request left unanswered this long is sent again, in case it was lost.
-const KEY_FRAME_RETRY: Duration = Duration::from_secs(1);
-/// The shortest gap between two key-frame requests to one stream, answered or not: receivers that keep asking (a PLI
-/// storm) get the sender to make at most four key frames a second.
-const KEY_FRAME_MIN_GAP: Duration = Duration::from_millis(250);
-
+/// A producer stream is asked for a key frame at most this often, however many consumers want one: the answer to the
+/// first request serves them all.
+const KEY_FRAME_INTERVAL: Duration = Duration::from_secs(1);
 /// Room for one compound RTCP packet plus the SRTCP trailer.
 const RTCP_BUFFER: usize = 1500;
 /// Report blocks per receiver report (RFC 3550's 5-bit count).
 const MAX_REPORT_BLOCKS: usize = 31;
-
-/// A producer stream's key-frame requests. At most one is outstanding, however many consumers want a key frame: the
-/// answer serves them all. A key frame arriving on the stream answers it, and the next request may then go out after
-/// [`KEY_FRAME_MIN_GAP`] rather than a whole [`KEY_FRAME_RETRY`], so a consumer that starts just after a key frame does
-/// not wait a second for the next.
-#[derive(Debug, Default)]
-pub(crate) struct KeyFrameRequests {
-    sent: Option<Instant>,
-    answered: bool,
-}
-
-impl KeyFrameRequests {
-    pub fn may_ask(&self, now: Instant) -> bool {
-        self.sent.is_none_or(|at| {
-            let since = now.saturating_duration_since(at);
-            since >= KEY_FRAME_MIN_GAP && (self.answered || since >= KEY_FRAME_RETRY)
-        })
-    }
-
-    pub fn asked(&mut self, now: Instant) {
-        self.sent = Some(now);
-        self.answered = false;
-    }
-
-    /// A key frame arrived on the stream.
-    pub fn answered(&mut self) {
-        self.answered = true;
-    }
-}
 
 /// Asks the producer's sender for a key frame on one of its streams, or all (PLI or FIR, as it negotiated),
 /// throttled.
@@ -64,11 +32,14 @@ pub(super) fn request_key_frame(
     if let Some(source) = &p.pipe_source {
         // A pipe producer asks its source, throttled here as well so a busy room does not flood the pipe.
         for (index, s) in p.streams.iter_mut().enumerate() {
-            if stream.is_some_and(|wanted| wanted != index) || !s.key_frame_requests.may_ask(now) {
+            if stream.is_some_and(|wanted| wanted != index)
+                || s.last_key_frame_request
+                    .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
+            {
                 continue;
             }
             if super::pipe::send_key_frame_request(source, Some(index)) {
-                s.key_frame_requests.asked(now);
+                s.last_key_frame_request = Some(now);
                 s.pli_count += 1;
             }
         }
@@ -87,7 +58,9 @@ pub(super) fn request_key_frame(
         if stream.is_some_and(|wanted| wanted != index) {
             continue;
         }
-        if !s.key_frame_requests.may_ask(now) {
+        if s.last_key_frame_request
+            .is_some_and(|at| now.saturating_duration_since(at) < KEY_FRAME_INTERVAL)
+        {
             continue;
         }
         let (rtcp_ssrc, request) = (t.rtcp_ssrc, p.key_frame_request);
@@ -112,7 +85,7 @@ pub(super) fn request_key_frame(
             srtp.protect_rtcp(buf, n).ok()
         });
         if sent {
-            s.key_frame_requests.asked(now);
+            s.last_key_frame_request = Some(now);
             match request {
                 KeyFrameRequest::Pli => s.pli_count += 1,
                 KeyFrameRequest::Fir => s.fir_count += 1,
