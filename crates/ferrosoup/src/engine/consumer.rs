@@ -209,9 +209,12 @@ impl ConsumerState {
     /// The producer stream whose key frame this consumer waits for, else the one it forwards.
     pub fn wanted_stream(&self) -> usize {
         self.layers.as_ref().map_or(0, |l| {
-            l.key_frame_stream()
-                .or_else(|| l.current.map(|x| l.stream_of(x)))
-                .unwrap_or(0)
+            let layers = if l.needs_key_frame() {
+                Some(l.target)
+            } else {
+                l.current
+            };
+            layers.map_or(0, |x| l.stream_of(x))
         })
     }
 

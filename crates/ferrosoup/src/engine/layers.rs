@@ -136,11 +136,6 @@ impl LayerSelector {
         }
     }
 
-    /// The producer stream whose key frame this selector waits for, if it waits for one.
-    pub fn key_frame_stream(&self) -> Option<usize> {
-        self.needs_key_frame().then(|| self.stream_of(self.target))
-    }
-
     /// Forget what is being forwarded: the next packet sent must start at a key frame (resume, first start).
     pub fn restart(&mut self) {
         if self.current.is_some() {

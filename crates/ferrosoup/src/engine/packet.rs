@@ -308,8 +308,8 @@ impl Engine {
                         });
                     }
                 }
-                if let Some(wanted) = selector.key_frame_stream() {
-                    key_frames_wanted |= 1u64 << (wanted & 63);
+                if selector.needs_key_frame() {
+                    key_frames_wanted |= 1u64 << (c.wanted_stream() & 63);
                 }
             }
             if resync {
