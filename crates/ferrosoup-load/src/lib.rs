@@ -5,6 +5,7 @@
 //! Phases: set-up (every peer joins and connects, every consumer resumed), wait until every stream delivers, warm-up,
 //! measurement (only packets sent in it count), drain (packets of the measurement still in flight arrive), teardown.
 
+pub mod baseline;
 mod media;
 mod mediasoup;
 mod pacing;
@@ -118,6 +119,10 @@ pub struct Args {
     /// Log filter: a level and `target=level` directives.
     #[arg(long, default_value = "warn")]
     pub log: String,
+    /// Measure no server: run the same traffic through a bare forwarding loop in this process (kernel UDP path, and
+    /// AES-GCM unless `--transport plain`) and print its CPU, the floor under any server's figure on this machine now.
+    #[arg(long, conflicts_with_all = ["spawn", "server_pid"])]
+    pub baseline: bool,
     /// Extra arguments for the spawned server (repeatable).
     #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub server_args: Vec<String>,

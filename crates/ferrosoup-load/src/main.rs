@@ -16,6 +16,15 @@ fn main() -> anyhow::Result<()> {
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
     raise_open_files_limit();
+    if args.baseline {
+        let summary = ferrosoup_load::baseline::run(&args)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            summary.print_table();
+        }
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.threads)
         .thread_name("load")

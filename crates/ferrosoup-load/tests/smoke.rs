@@ -78,3 +78,41 @@ async fn refuses_a_remote_server_unless_allowed() {
     let err = run_load(&args).await.expect_err("not on this machine");
     assert!(err.to_string().contains("--allow-remote"), "{err}");
 }
+
+#[test]
+fn baseline_forwards_every_copy_and_measures_its_cpu() {
+    for transport in ["webrtc", "plain"] {
+        let args = Args::parse_from([
+            "ferrosoup-load",
+            "--baseline",
+            "--transport",
+            transport,
+            "--subscribers",
+            "5",
+            "--pps",
+            "200",
+            "--duration",
+            "1",
+            "--warmup",
+            "0.3",
+            "--threads",
+            "2",
+        ]);
+        let summary = ferrosoup_load::baseline::run(&args).expect("the baseline runs");
+        assert_eq!(summary.srtp, transport == "webrtc");
+        // 5 copies of 200 pps, give or take the edges of the window.
+        assert!((800.0..=1200.0).contains(&summary.out_pps), "{summary:?}");
+        assert!(
+            (800.0..=1200.0).contains(&summary.received_pps),
+            "{summary:?}"
+        );
+        assert!(summary.forwarder_cpu_percent > 0.0, "{summary:?}");
+    }
+}
+
+#[test]
+fn baseline_refuses_a_server() {
+    let args = Args::parse_from(["ferrosoup-load", "--baseline", "--rooms", "2"]);
+    let err = ferrosoup_load::baseline::run(&args).expect_err("one room, no server");
+    assert!(err.to_string().contains("--baseline"), "{err}");
+}

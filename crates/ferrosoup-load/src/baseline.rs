@@ -1,0 +1,425 @@
+//! `--baseline`: what this machine charges for a run's traffic with no SFU in the way.
+//!
+//! Most of an SFU's CPU at a fan-out such as 1 × 1000 pps → 50 is the kernel's UDP path: one `sendmmsg` entry per
+//! copy, and on `lo` also the receivers' half (delivery into their sockets and waking them), which the kernel charges
+//! to the sender. That cost moves with the host: on a shared machine the same run can cost a server 21 % one hour and
+//! 30 % the next. A server's figure means little without the floor under it measured at the same time, so this mode
+//! measures the floor: a forwarding thread that does only what no SFU can avoid.
+//!
+//! - Publishers (one thread each) send `--pps` RTP packets of `--payload` bytes, evenly spaced, to the forwarder.
+//! - The forwarder is an event loop as a server's worker is: its socket registered with its own epoll (readable and
+//!   writable, edge-triggered), it sleeps in `epoll_wait`, reads what came, and sends one copy per subscriber in one
+//!   `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM open of each input
+//!   once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting, no RTCP, no
+//!   bandwidth estimation, no allocation per packet.
+//! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
+//!   runtime threads are.
+//!
+//! The forwarder's CPU (its thread's CPU clock, over the measurement) is the floor; a server's figure for the same
+//! command, measured right before or after, minus the floor is what the server itself costs.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+use serde::Serialize;
+
+use crate::{Args, TransportKind};
+
+const RTP_HEADER: usize = 12;
+const TAG: usize = 16;
+/// Most copies one `sendmmsg` call takes, as the server's worker sends (`transmit.rs` there).
+const SEND_BATCH: usize = 64;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineSummary {
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub pps_per_publisher: u32,
+    pub payload_bytes: usize,
+    pub srtp: bool,
+    pub duration_s: f64,
+    /// Copies the forwarder sent during the measurement, per second.
+    pub out_pps: f64,
+    /// Copies the sinks received during the measurement, per second.
+    pub received_pps: f64,
+    /// The forwarding thread's CPU over the measurement, % of one core: the floor.
+    pub forwarder_cpu_percent: f64,
+}
+
+impl BaselineSummary {
+    pub fn print_table(&self) {
+        let s = self;
+        println!("ferrosoup-load baseline (no server: a bare forwarding loop)");
+        println!(
+            "  load                         {} publisher(s) × {} subscriber(s); {} pps × {} B per publisher; {}",
+            s.publishers,
+            s.subscribers,
+            s.pps_per_publisher,
+            s.payload_bytes,
+            if s.srtp { "AES-128-GCM" } else { "clear RTP" }
+        );
+        println!("  measured for                 {:.2} s", s.duration_s);
+        println!(
+            "  copies out / received        {:.0} / {:.0} pps",
+            s.out_pps, s.received_pps
+        );
+        println!(
+            "  forwarder CPU (the floor)    {:.1} % of a core",
+            s.forwarder_cpu_percent
+        );
+    }
+}
+
+/// Shared between the threads of a baseline run.
+struct Shared {
+    stop: AtomicBool,
+    /// Set while the measurement runs.
+    measuring: AtomicBool,
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
+    if args.rooms != 1 || args.spawn.is_some() || args.server_pid.is_some() {
+        bail!(
+            "--baseline measures one room with no server: drop --rooms, --spawn and --server-pid"
+        );
+    }
+    let srtp = matches!(args.transport, TransportKind::Webrtc);
+    let shared = Arc::new(Shared {
+        stop: AtomicBool::new(false),
+        measuring: AtomicBool::new(false),
+        sent: AtomicU64::new(0),
+        received: AtomicU64::new(0),
+    });
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let forwarder_socket = UdpSocket::bind(loopback).context("bind the forwarder")?;
+    let forwarder_addr = forwarder_socket.local_addr()?;
+    let sinks = (0..args.subscribers)
+        .map(|_| UdpSocket::bind(loopback))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("bind the subscribers")?;
+    let sink_addrs = sinks
+        .iter()
+        .map(UdpSocket::local_addr)
+        .collect::<std::io::Result<Vec<_>>>()?;
+
+    let mut threads = Vec::new();
+    let per_thread = args.subscribers.div_ceil(args.threads).max(1);
+    let mut sinks = sinks.into_iter();
+    loop {
+        let share: Vec<UdpSocket> = sinks.by_ref().take(per_thread).collect();
+        if share.is_empty() {
+            break;
+        }
+        let shared = shared.clone();
+        threads.push(std::thread::spawn(move || sink(share, &shared)));
+    }
+    let forwarder = {
+        let shared = shared.clone();
+        std::thread::spawn(move || forward(forwarder_socket, &sink_addrs, srtp, &shared))
+    };
+    for index in 0..args.publishers {
+        let shared = shared.clone();
+        let (pps, payload) = (args.pps, args.payload);
+        threads.push(std::thread::spawn(move || {
+            publish(index as u32, forwarder_addr, pps, payload, srtp, &shared)
+        }));
+    }
+
+    std::thread::sleep(Duration::from_secs_f64(args.warmup));
+    let (sent, received) = (&shared.sent, &shared.received);
+    let start = (
+        Instant::now(),
+        sent.load(Ordering::Relaxed),
+        received.load(Ordering::Relaxed),
+    );
+    shared.measuring.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs_f64(args.duration));
+    shared.measuring.store(false, Ordering::Relaxed);
+    let end = (
+        Instant::now(),
+        sent.load(Ordering::Relaxed),
+        received.load(Ordering::Relaxed),
+    );
+    shared.stop.store(true, Ordering::Relaxed);
+    let cpu = forwarder
+        .join()
+        .map_err(|_| anyhow::anyhow!("the forwarder panicked"))??;
+    for t in threads {
+        let _ = t.join();
+    }
+    let wall = end.0.duration_since(start.0).as_secs_f64();
+    Ok(BaselineSummary {
+        publishers: args.publishers,
+        subscribers: args.subscribers,
+        pps_per_publisher: args.pps,
+        payload_bytes: args.payload,
+        srtp,
+        duration_s: crate::report::round2(wall),
+        out_pps: ((end.1 - start.1) as f64 / wall).round(),
+        received_pps: ((end.2 - start.2) as f64 / wall).round(),
+        forwarder_cpu_percent: crate::report::round2(cpu.as_secs_f64() / wall * 100.0),
+    })
+}
+
+/// A key per SRTP direction; the nonce varies with the sequence number as SRTP's does with the packet index.
+fn key(seed: u8) -> anyhow::Result<LessSafeKey> {
+    let key =
+        UnboundKey::new(&AES_128_GCM, &[seed; 16]).map_err(|_| anyhow::anyhow!("AES-GCM key"))?;
+    Ok(LessSafeKey::new(key))
+}
+
+fn nonce(ssrc: u32, seq: u16) -> Nonce {
+    let mut n = [0u8; 12];
+    n[2..6].copy_from_slice(&ssrc.to_be_bytes());
+    n[10..12].copy_from_slice(&seq.to_be_bytes());
+    Nonce::assume_unique_for_key(n)
+}
+
+fn publish(index: u32, to: SocketAddr, pps: u32, payload: usize, srtp: bool, shared: &Shared) {
+    let Ok(socket) = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))) else {
+        return;
+    };
+    let ssrc = 0x1000 + index;
+    let Ok(key) = key(1) else {
+        return;
+    };
+    let mut packet = vec![0u8; RTP_HEADER + payload + TAG];
+    let started = Instant::now();
+    for n in 0u64.. {
+        if shared.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let due = started + Duration::from_secs_f64(n as f64 / f64::from(pps));
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let seq = n as u16;
+        packet[0] = 0x80;
+        packet[1] = 96;
+        packet[2..4].copy_from_slice(&seq.to_be_bytes());
+        packet[8..12].copy_from_slice(&ssrc.to_be_bytes());
+        let len = if srtp {
+            let (header, body) = packet.split_at_mut(RTP_HEADER);
+            let (plain, tag) = body.split_at_mut(payload);
+            match key.seal_in_place_separate_tag(nonce(ssrc, seq), Aad::from(&*header), plain) {
+                Ok(t) => tag.copy_from_slice(t.as_ref()),
+                Err(_) => return,
+            }
+            RTP_HEADER + payload + TAG
+        } else {
+            RTP_HEADER + payload
+        };
+        let _ = socket.send_to(&packet[..len], to);
+    }
+}
+
+/// The forwarding loop; returns its thread's CPU time over the measurement.
+fn forward(
+    socket: UdpSocket,
+    sinks: &[SocketAddr],
+    srtp: bool,
+    shared: &Shared,
+) -> anyhow::Result<Duration> {
+    socket.set_nonblocking(true)?;
+    let epoll = Epoll::new()?;
+    epoll.add(
+        socket.as_raw_fd(),
+        libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET,
+        0,
+    )?;
+    let inbound = key(1)?;
+    let outbound = (0..sinks.len())
+        .map(|i| key(2 + (i % 200) as u8))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut seqs = vec![0u16; sinks.len()];
+    let names: Vec<socket2::SockAddr> = sinks.iter().map(|&a| a.into()).collect();
+    let mut input = [0u8; 1500];
+    let mut copies: Vec<Vec<u8>> = vec![vec![0u8; 1500]; sinks.len()];
+    let mut lengths = vec![0usize; sinks.len()];
+    let (mut cpu_at_start, mut cpu) = (None, Duration::ZERO);
+    while !shared.stop.load(Ordering::Relaxed) {
+        epoll.wait(100);
+        match (shared.measuring.load(Ordering::Relaxed), cpu_at_start) {
+            (true, None) => cpu_at_start = Some(thread_cpu()),
+            (false, Some(at)) => {
+                cpu += thread_cpu().saturating_sub(at);
+                cpu_at_start = None;
+            }
+            _ => {}
+        }
+        while let Ok(n) = socket.recv(&mut input) {
+            if n < RTP_HEADER {
+                continue;
+            }
+            let plain_len = if srtp {
+                let Some(len) = n.checked_sub(TAG).filter(|&l| l >= RTP_HEADER) else {
+                    continue;
+                };
+                let ssrc = u32::from_be_bytes([input[8], input[9], input[10], input[11]]);
+                let seq = u16::from_be_bytes([input[2], input[3]]);
+                let (header, body) = input[..n].split_at_mut(RTP_HEADER);
+                if inbound
+                    .open_in_place(nonce(ssrc, seq), Aad::from(&*header), body)
+                    .is_err()
+                {
+                    continue;
+                }
+                len
+            } else {
+                n
+            };
+            for (i, copy) in copies.iter_mut().enumerate() {
+                copy[..plain_len].copy_from_slice(&input[..plain_len]);
+                seqs[i] = seqs[i].wrapping_add(1);
+                copy[2..4].copy_from_slice(&seqs[i].to_be_bytes());
+                lengths[i] = if srtp {
+                    let (header, body) = copy.split_at_mut(RTP_HEADER);
+                    let (plain, tag) = body.split_at_mut(plain_len - RTP_HEADER);
+                    let sealed = outbound[i].seal_in_place_separate_tag(
+                        nonce(0x2000 + i as u32, seqs[i]),
+                        Aad::from(&*header),
+                        plain,
+                    );
+                    let Ok(t) = sealed else { continue };
+                    tag[..TAG].copy_from_slice(t.as_ref());
+                    plain_len + TAG
+                } else {
+                    plain_len
+                };
+            }
+            let sent = send_all(socket.as_raw_fd(), &copies, &lengths, &names, &epoll);
+            shared.sent.fetch_add(sent as u64, Ordering::Relaxed);
+        }
+    }
+    if let Some(at) = cpu_at_start {
+        cpu += thread_cpu().saturating_sub(at);
+    }
+    Ok(cpu)
+}
+
+/// Sends copy `i` to `names[i]` for every subscriber, [`SEND_BATCH`] per `sendmmsg`; returns how many left.
+fn send_all(
+    fd: RawFd,
+    copies: &[Vec<u8>],
+    lengths: &[usize],
+    names: &[socket2::SockAddr],
+    epoll: &Epoll,
+) -> usize {
+    let mut done = 0;
+    while done < copies.len() {
+        let n = (copies.len() - done).min(SEND_BATCH);
+        let mut iov: [libc::iovec; SEND_BATCH] = std::array::from_fn(|k| {
+            let i = (done + k).min(copies.len() - 1);
+            libc::iovec {
+                iov_base: copies[i].as_ptr().cast_mut().cast(),
+                iov_len: lengths[i],
+            }
+        });
+        // SAFETY: mmsghdr is a plain C struct for which all-zero is a valid (empty) value.
+        let mut messages: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+        for (k, m) in messages.iter_mut().enumerate().take(n) {
+            m.msg_hdr.msg_name = names[done + k].as_ptr().cast_mut().cast();
+            m.msg_hdr.msg_namelen = names[done + k].len();
+            m.msg_hdr.msg_iov = &mut iov[k];
+            m.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: the first `n` headers point at addresses and buffers that outlive the call.
+        let sent = unsafe { libc::sendmmsg(fd, messages.as_mut_ptr(), n as libc::c_uint, 0) };
+        match sent {
+            s if s > 0 => done += s as usize,
+            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {
+                epoll.wait(10);
+            }
+            _ => done += 1,
+        }
+    }
+    done
+}
+
+fn sink(sockets: Vec<UdpSocket>, shared: &Shared) {
+    let Ok(epoll) = Epoll::new() else {
+        return;
+    };
+    for (i, s) in sockets.iter().enumerate() {
+        if s.set_nonblocking(true).is_err()
+            || epoll
+                .add(s.as_raw_fd(), libc::EPOLLIN | libc::EPOLLET, i as u64)
+                .is_err()
+        {
+            return;
+        }
+    }
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let mut buf = [0u8; 1500];
+    while !shared.stop.load(Ordering::Relaxed) {
+        // SAFETY: a valid epoll descriptor and a buffer of `events.len()` entries.
+        let n = unsafe { libc::epoll_wait(epoll.0, events.as_mut_ptr(), events.len() as i32, 100) };
+        for event in events.iter().take(n.max(0) as usize) {
+            let Some(s) = sockets.get(event.u64 as usize) else {
+                continue;
+            };
+            while s.recv(&mut buf).is_ok() {
+                shared.received.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+struct Epoll(RawFd);
+
+impl Epoll {
+    fn new() -> std::io::Result<Epoll> {
+        // SAFETY: no pointers; the descriptor is owned by the returned value.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Epoll(fd))
+    }
+
+    fn add(&self, fd: RawFd, events: i32, token: u64) -> std::io::Result<()> {
+        let mut event = libc::epoll_event {
+            events: events as u32,
+            u64: token,
+        };
+        // SAFETY: valid descriptors and a pointer to a local event.
+        if unsafe { libc::epoll_ctl(self.0, libc::EPOLL_CTL_ADD, fd, &mut event) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout_ms` for any event; which one does not matter to the forwarder, which reads until empty.
+    fn wait(&self, timeout_ms: i32) {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
+        // SAFETY: a valid epoll descriptor and a buffer of `events.len()` entries.
+        unsafe { libc::epoll_wait(self.0, events.as_mut_ptr(), events.len() as i32, timeout_ms) };
+    }
+}
+
+impl Drop for Epoll {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is owned by this value and closed once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a pointer to a local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(
+        ts.tv_sec.max(0) as u64,
+        ts.tv_nsec.clamp(0, 999_999_999) as u32,
+    )
+}
