@@ -6,7 +6,8 @@
 //! 30 % the next. A server's figure means little without the floor under it measured at the same time, so this mode
 //! measures the floor: a forwarding thread that does only what no SFU can avoid.
 //!
-//! - Publishers (one thread each) send `--pps` RTP packets of `--payload` bytes, evenly spaced, to the forwarder.
+//! - Publishers (one thread each) send `--pps` RTP packets of `--payload` bytes to the forwarder, evenly spaced or
+//!   `--burst` at a time.
 //! - The forwarder is an event loop as a server's worker is: its socket registered with its own epoll (readable and
 //!   writable, edge-triggered), it sleeps in `epoll_wait`, reads what came, and sends one copy per subscriber in one
 //!   `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM open of each input
@@ -126,9 +127,13 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
     };
     for index in 0..args.publishers {
         let shared = shared.clone();
-        let (pps, payload) = (args.pps, args.payload);
+        let pace = Pace {
+            pps: args.pps,
+            burst: args.burst.max(1),
+        };
+        let payload = args.payload;
         threads.push(std::thread::spawn(move || {
-            publish(index as u32, forwarder_addr, pps, payload, srtp, &shared)
+            publish(index as u32, forwarder_addr, pace, payload, srtp, &shared)
         }));
     }
 
@@ -182,7 +187,14 @@ fn nonce(ssrc: u32, seq: u16) -> Nonce {
     Nonce::assume_unique_for_key(n)
 }
 
-fn publish(index: u32, to: SocketAddr, pps: u32, payload: usize, srtp: bool, shared: &Shared) {
+/// A publisher's schedule: `pps` packets a second, `burst` of them back to back (as `--burst` for a server run).
+#[derive(Clone, Copy)]
+struct Pace {
+    pps: u32,
+    burst: u32,
+}
+
+fn publish(index: u32, to: SocketAddr, pace: Pace, payload: usize, srtp: bool, shared: &Shared) {
     let Ok(socket) = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], 0))) else {
         return;
     };
@@ -196,7 +208,9 @@ fn publish(index: u32, to: SocketAddr, pps: u32, payload: usize, srtp: bool, sha
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        let due = started + Duration::from_secs_f64(n as f64 / f64::from(pps));
+        let burst = u64::from(pace.burst);
+        let due =
+            started + Duration::from_secs_f64((n / burst * burst) as f64 / f64::from(pace.pps));
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
