@@ -86,6 +86,7 @@ struct Shared {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
+    args.check()?;
     if args.rooms != 1 || args.spawn.is_some() || args.server_pid.is_some() {
         bail!(
             "--baseline measures one room with no server: drop --rooms, --spawn and --server-pid"
