@@ -8,25 +8,29 @@
 //!
 //! - Publishers (one thread each) send `--pps` RTP packets of `--payload` bytes to the forwarder, evenly spaced or
 //!   `--burst` at a time.
-//! - The forwarder is an event loop as a server's worker is: its socket registered with its own epoll (readable and
-//!   writable, edge-triggered), it sleeps in `epoll_wait`, reads what came, and sends one copy per subscriber in one
+//! - The forwarder is an event loop as a server's worker is: its socket registered with mio (readable and writable,
+//!   edge-triggered, as tokio registers it), it sleeps in `epoll_wait`, reads what came, and sends one copy per subscriber in one
 //!   `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM open of each input
 //!   once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting, no RTCP, no
 //!   bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
 //!   runtime threads are.
 //!
-//! The forwarder's CPU (its thread's CPU clock, over the measurement) is the floor; a server's figure for the same
+//! The forwarder's CPU (its thread's CPU clock, read from the main thread at the measurement's start and end) is the floor; a server's figure for the same
 //! command, measured right before or after, minus the floor is what the server itself costs.
 
+use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::thread::JoinHandleExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+use mio::{Events, Interest, Poll, Token};
 use serde::Serialize;
 
 use crate::{Args, TransportKind};
@@ -79,8 +83,6 @@ impl BaselineSummary {
 /// Shared between the threads of a baseline run.
 struct Shared {
     stop: AtomicBool,
-    /// Set while the measurement runs.
-    measuring: AtomicBool,
     sent: AtomicU64,
     received: AtomicU64,
 }
@@ -95,7 +97,6 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
     let srtp = matches!(args.transport, TransportKind::Webrtc);
     let shared = Arc::new(Shared {
         stop: AtomicBool::new(false),
-        measuring: AtomicBool::new(false),
         sent: AtomicU64::new(0),
         received: AtomicU64::new(0),
     });
@@ -120,7 +121,10 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
             break;
         }
         let shared = shared.clone();
-        threads.push(std::thread::spawn(move || sink(share, &shared)));
+        threads.push(std::thread::spawn(move || {
+            // A sink that cannot poll shows as copies not received.
+            let _ = sink(share, &shared);
+        }));
     }
     let forwarder = {
         let shared = shared.clone();
@@ -138,28 +142,34 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
         }));
     }
 
+    let clock = match ThreadClock::of(&forwarder) {
+        Ok(clock) => clock,
+        Err(e) => {
+            shared.stop.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+    };
     std::thread::sleep(Duration::from_secs_f64(args.warmup));
     let (sent, received) = (&shared.sent, &shared.received);
-    let start = (
-        Instant::now(),
-        sent.load(Ordering::Relaxed),
-        received.load(Ordering::Relaxed),
-    );
-    shared.measuring.store(true, Ordering::Relaxed);
+    let reading = || {
+        (
+            Instant::now(),
+            sent.load(Ordering::Relaxed),
+            received.load(Ordering::Relaxed),
+            clock.read(),
+        )
+    };
+    let start = reading();
     std::thread::sleep(Duration::from_secs_f64(args.duration));
-    shared.measuring.store(false, Ordering::Relaxed);
-    let end = (
-        Instant::now(),
-        sent.load(Ordering::Relaxed),
-        received.load(Ordering::Relaxed),
-    );
+    let end = reading();
     shared.stop.store(true, Ordering::Relaxed);
-    let cpu = forwarder
+    forwarder
         .join()
         .map_err(|_| anyhow::anyhow!("the forwarder panicked"))??;
     for t in threads {
         let _ = t.join();
     }
+    let cpu = end.3.saturating_sub(start.3);
     let wall = end.0.duration_since(start.0).as_secs_f64();
     Ok(BaselineSummary {
         publishers: args.publishers,
@@ -235,20 +245,22 @@ fn publish(index: u32, to: SocketAddr, pace: Pace, payload: usize, srtp: bool, s
     }
 }
 
-/// The forwarding loop; returns its thread's CPU time over the measurement.
+/// The forwarding loop, until told to stop.
 fn forward(
     socket: UdpSocket,
     sinks: &[SocketAddr],
     srtp: bool,
     shared: &Shared,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<()> {
     socket.set_nonblocking(true)?;
-    let epoll = Epoll::new()?;
-    epoll.add(
-        socket.as_raw_fd(),
-        libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET,
-        0,
+    let mut socket = mio::net::UdpSocket::from_std(socket);
+    let mut poll = Poll::new()?;
+    poll.registry().register(
+        &mut socket,
+        Token(0),
+        Interest::READABLE | Interest::WRITABLE,
     )?;
+    let mut events = Events::with_capacity(8);
     let inbound = key(1)?;
     let outbound = (0..sinks.len())
         .map(|i| key(2 + (i % 200) as u8))
@@ -258,18 +270,16 @@ fn forward(
     let mut input = [0u8; 1500];
     let mut copies: Vec<Vec<u8>> = vec![vec![0u8; 1500]; sinks.len()];
     let mut lengths = vec![0usize; sinks.len()];
-    let (mut cpu_at_start, mut cpu) = (None, Duration::ZERO);
     while !shared.stop.load(Ordering::Relaxed) {
-        epoll.wait(100);
-        match (shared.measuring.load(Ordering::Relaxed), cpu_at_start) {
-            (true, None) => cpu_at_start = Some(thread_cpu()),
-            (false, Some(at)) => {
-                cpu += thread_cpu().saturating_sub(at);
-                cpu_at_start = None;
-            }
-            _ => {}
-        }
-        while let Ok(n) = socket.recv(&mut input) {
+        // Which event woke it does not matter: it reads until the socket is empty.
+        poll.poll(&mut events, Some(Duration::from_millis(100)))?;
+        loop {
+            let n = match socket.recv(&mut input) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                // Edge-triggered: anything else (an ICMP error from a closed sink) is skipped, not waited on.
+                Err(_) => continue,
+            };
             if n < RTP_HEADER {
                 continue;
             }
@@ -297,26 +307,25 @@ fn forward(
                 lengths[i] = if srtp {
                     let (header, body) = copy.split_at_mut(RTP_HEADER);
                     let (plain, tag) = body.split_at_mut(plain_len - RTP_HEADER);
-                    let sealed = outbound[i].seal_in_place_separate_tag(
-                        nonce(0x2000 + i as u32, seqs[i]),
-                        Aad::from(&*header),
-                        plain,
-                    );
-                    let Ok(t) = sealed else { continue };
-                    tag[..TAG].copy_from_slice(t.as_ref());
+                    let sealed = outbound[i]
+                        .seal_in_place_separate_tag(
+                            nonce(0x2000 + i as u32, seqs[i]),
+                            Aad::from(&*header),
+                            plain,
+                        )
+                        .map_err(|_| anyhow::anyhow!("AES-GCM seal"))?;
+                    tag[..TAG].copy_from_slice(sealed.as_ref());
                     plain_len + TAG
                 } else {
                     plain_len
                 };
             }
-            let sent = send_all(socket.as_raw_fd(), &copies, &lengths, &names, &epoll);
+            let fd = socket.as_raw_fd();
+            let sent = send_all(fd, &copies, &lengths, &names, &mut poll, &mut events);
             shared.sent.fetch_add(sent as u64, Ordering::Relaxed);
         }
     }
-    if let Some(at) = cpu_at_start {
-        cpu += thread_cpu().saturating_sub(at);
-    }
-    Ok(cpu)
+    Ok(())
 }
 
 /// Sends copy `i` to `names[i]` for every subscriber, [`SEND_BATCH`] per `sendmmsg`; returns how many left.
@@ -325,7 +334,8 @@ fn send_all(
     copies: &[Vec<u8>],
     lengths: &[usize],
     names: &[socket2::SockAddr],
-    epoll: &Epoll,
+    poll: &mut Poll,
+    events: &mut Events,
 ) -> usize {
     let mut done = 0;
     while done < copies.len() {
@@ -349,8 +359,9 @@ fn send_all(
         let sent = unsafe { libc::sendmmsg(fd, messages.as_mut_ptr(), n as libc::c_uint, 0) };
         match sent {
             s if s > 0 => done += s as usize,
-            _ if std::io::Error::last_os_error().kind() == std::io::ErrorKind::WouldBlock => {
-                epoll.wait(10);
+            _ if std::io::Error::last_os_error().kind() == ErrorKind::WouldBlock => {
+                // Wait for room in the send buffer (or anything: the next try tells).
+                let _ = poll.poll(events, Some(Duration::from_millis(10)));
             }
             _ => done += 1,
         }
@@ -358,83 +369,66 @@ fn send_all(
     done
 }
 
-fn sink(sockets: Vec<UdpSocket>, shared: &Shared) {
-    let Ok(epoll) = Epoll::new() else {
-        return;
-    };
-    for (i, s) in sockets.iter().enumerate() {
-        if s.set_nonblocking(true).is_err()
-            || epoll
-                .add(s.as_raw_fd(), libc::EPOLLIN | libc::EPOLLET, i as u64)
-                .is_err()
-        {
-            return;
-        }
+fn sink(sockets: Vec<UdpSocket>, shared: &Shared) -> std::io::Result<()> {
+    let poll = Poll::new()?;
+    let mut sockets = sockets
+        .into_iter()
+        .map(|s| {
+            s.set_nonblocking(true)
+                .map(|()| mio::net::UdpSocket::from_std(s))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
+    for (i, s) in sockets.iter_mut().enumerate() {
+        poll.registry().register(s, Token(i), Interest::READABLE)?;
     }
-    let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    let mut poll = poll;
+    let mut events = Events::with_capacity(64);
     let mut buf = [0u8; 1500];
     while !shared.stop.load(Ordering::Relaxed) {
-        // SAFETY: a valid epoll descriptor and a buffer of `events.len()` entries.
-        let n = unsafe { libc::epoll_wait(epoll.0, events.as_mut_ptr(), events.len() as i32, 100) };
-        for event in events.iter().take(n.max(0) as usize) {
-            let Some(s) = sockets.get(event.u64 as usize) else {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))?;
+        for event in &events {
+            let Some(s) = sockets.get(event.token().0) else {
                 continue;
             };
-            while s.recv(&mut buf).is_ok() {
-                shared.received.fetch_add(1, Ordering::Relaxed);
+            loop {
+                match s.recv(&mut buf) {
+                    Ok(_) => shared.received.fetch_add(1, Ordering::Relaxed),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => continue,
+                };
             }
         }
     }
+    Ok(())
 }
 
-struct Epoll(RawFd);
+/// Another thread's CPU clock (`pthread_getcpuclockid`), read from this one while that thread runs.
+struct ThreadClock(libc::clockid_t);
 
-impl Epoll {
-    fn new() -> std::io::Result<Epoll> {
-        // SAFETY: no pointers; the descriptor is owned by the returned value.
-        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
+impl ThreadClock {
+    fn of<T>(thread: &JoinHandle<T>) -> anyhow::Result<ThreadClock> {
+        let mut id: libc::clockid_t = 0;
+        // SAFETY: a live thread's handle (joined only after the last read) and a pointer to a local.
+        let r = unsafe { libc::pthread_getcpuclockid(thread.as_pthread_t(), &mut id) };
+        if r != 0 {
+            bail!(
+                "pthread_getcpuclockid: {}",
+                std::io::Error::from_raw_os_error(r)
+            );
         }
-        Ok(Epoll(fd))
+        Ok(ThreadClock(id))
     }
 
-    fn add(&self, fd: RawFd, events: i32, token: u64) -> std::io::Result<()> {
-        let mut event = libc::epoll_event {
-            events: events as u32,
-            u64: token,
+    fn read(&self) -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
         };
-        // SAFETY: valid descriptors and a pointer to a local event.
-        if unsafe { libc::epoll_ctl(self.0, libc::EPOLL_CTL_ADD, fd, &mut event) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+        // SAFETY: a pointer to a local timespec; the clock id is the forwarder's, which runs until after the reads.
+        unsafe { libc::clock_gettime(self.0, &mut ts) };
+        Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
     }
-
-    /// Waits up to `timeout_ms` for any event; which one does not matter to the forwarder, which reads until empty.
-    fn wait(&self, timeout_ms: i32) {
-        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 8];
-        // SAFETY: a valid epoll descriptor and a buffer of `events.len()` entries.
-        unsafe { libc::epoll_wait(self.0, events.as_mut_ptr(), events.len() as i32, timeout_ms) };
-    }
-}
-
-impl Drop for Epoll {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is owned by this value and closed once.
-        unsafe { libc::close(self.0) };
-    }
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a pointer to a local timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
 }
