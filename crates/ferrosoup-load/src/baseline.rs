@@ -9,15 +9,16 @@
 //! - Publishers (one thread each) send `--pps` RTP packets of `--payload` bytes to the forwarder, evenly spaced or
 //!   `--burst` at a time.
 //! - The forwarder is an event loop as a server's worker is: its socket registered with mio (readable and writable,
-//!   edge-triggered, as tokio registers it), it sleeps in `epoll_wait`, reads what came, and sends one copy per subscriber in one
-//!   `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM open of each input
-//!   once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting, no RTCP, no
-//!   bandwidth estimation, no allocation per packet.
+//!   edge-triggered, as tokio registers it), it sleeps in `epoll_wait`, reads what came, and sends one copy per
+//!   subscriber in one `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM
+//!   open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
+//!   no RTCP, no bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
 //!   runtime threads are.
 //!
-//! The forwarder's CPU (its thread's CPU clock, read from the main thread at the measurement's start and end) is the floor; a server's figure for the same
-//! command, measured right before or after, minus the floor is what the server itself costs.
+//! The forwarder's CPU (its thread's CPU clock, read from the main thread at the measurement's start and end) is the
+//! floor; a server's figure for the same command, measured right before or after, minus the floor is what the server
+//! itself costs.
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -184,7 +185,8 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
     })
 }
 
-/// A key per SRTP direction; the nonce varies with the sequence number as SRTP's does with the packet index.
+/// A key per SRTP direction; the nonce varies with the sequence number as SRTP's does with the packet index. The keys
+/// are fixed and nonces repeat once a sequence number wraps: this measures what encryption costs, it protects nothing.
 fn key(seed: u8) -> anyhow::Result<LessSafeKey> {
     let key =
         UnboundKey::new(&AES_128_GCM, &[seed; 16]).map_err(|_| anyhow::anyhow!("AES-GCM key"))?;
