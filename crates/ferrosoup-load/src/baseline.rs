@@ -14,7 +14,8 @@
 //!   open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
 //!   no RTCP, no bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
-//!   runtime threads are.
+//!   runtime threads are; with `--receive-every`, the sink threads read them on a tick instead, as its subscribers
+//!   then do.
 //!
 //! The forwarder's CPU (its thread's CPU clock, read from the main thread at the measurement's start and end) is the
 //! floor; a server's figure for the same command, measured right before or after, minus the floor is what the server
@@ -34,7 +35,7 @@ use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use mio::{Events, Interest, Poll, Token};
 use serde::Serialize;
 
-use crate::{Args, TransportKind};
+use crate::{Args, Receiving, TransportKind};
 
 const RTP_HEADER: usize = 12;
 const TAG: usize = 16;
@@ -122,9 +123,10 @@ pub fn run(args: &Args) -> anyhow::Result<BaselineSummary> {
             break;
         }
         let shared = shared.clone();
+        let receiving = args.receiving();
         threads.push(std::thread::spawn(move || {
             // A sink that cannot poll shows as copies not received.
-            let _ = sink(share, &shared);
+            let _ = sink(share, receiving, &shared);
         }));
     }
     let forwarder = {
@@ -371,7 +373,15 @@ fn send_all(
     done
 }
 
-fn sink(sockets: Vec<UdpSocket>, shared: &Shared) -> std::io::Result<()> {
+fn sink(sockets: Vec<UdpSocket>, receiving: Receiving, shared: &Shared) -> std::io::Result<()> {
+    let mut buf = [0u8; 1500];
+    let drain = |s: &mio::net::UdpSocket, buf: &mut [u8]| loop {
+        match s.recv(buf) {
+            Ok(_) => shared.received.fetch_add(1, Ordering::Relaxed),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(_) => continue,
+        };
+    };
     let poll = Poll::new()?;
     let mut sockets = sockets
         .into_iter()
@@ -380,24 +390,25 @@ fn sink(sockets: Vec<UdpSocket>, shared: &Shared) -> std::io::Result<()> {
                 .map(|()| mio::net::UdpSocket::from_std(s))
         })
         .collect::<std::io::Result<Vec<_>>>()?;
+    if let Receiving::Every(period) = receiving {
+        while !shared.stop.load(Ordering::Relaxed) {
+            std::thread::sleep(period);
+            for s in &sockets {
+                drain(s, &mut buf);
+            }
+        }
+        return Ok(());
+    }
     for (i, s) in sockets.iter_mut().enumerate() {
         poll.registry().register(s, Token(i), Interest::READABLE)?;
     }
     let mut poll = poll;
     let mut events = Events::with_capacity(64);
-    let mut buf = [0u8; 1500];
     while !shared.stop.load(Ordering::Relaxed) {
         poll.poll(&mut events, Some(Duration::from_millis(100)))?;
         for event in &events {
-            let Some(s) = sockets.get(event.token().0) else {
-                continue;
-            };
-            loop {
-                match s.recv(&mut buf) {
-                    Ok(_) => shared.received.fetch_add(1, Ordering::Relaxed),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => continue,
-                };
+            if let Some(s) = sockets.get(event.token().0) {
+                drain(s, &mut buf);
             }
         }
     }

@@ -15,6 +15,7 @@ pub mod report;
 mod server_status;
 mod setup;
 mod signal;
+mod socket;
 mod spawn;
 mod stats;
 mod timer;
@@ -36,6 +37,7 @@ use crate::procfs::ProcessSample;
 use crate::report::{round2, Latency, ProcessFigures, ProgressState};
 use crate::server_status::LatencyReading;
 use crate::setup::{Context, PeerHandle, PublisherHandle};
+pub use crate::socket::Receiving;
 use crate::stats::{lock, RunStats};
 
 pub use crate::report::Summary;
@@ -101,6 +103,11 @@ pub struct Args {
     /// Runtime threads driving the peers.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Subscribers read their sockets every MS milliseconds instead of sleeping until a datagram arrives. On loopback
+    /// the kernel bills waking a sleeping receiver to the sender, the server; polled, no one sleeps on the sockets.
+    /// Latency is then measured to the kernel's receive timestamps.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub receive_every: Option<u64>,
     /// Refuse more peers than this (rooms × (publishers + subscribers)).
     #[arg(long, default_value_t = 1000)]
     pub max_peers: usize,
@@ -129,6 +136,14 @@ pub struct Args {
 }
 
 impl Args {
+    /// How subscribers (and `--baseline`'s sinks) wait for datagrams.
+    pub fn receiving(&self) -> Receiving {
+        match self.receive_every {
+            Some(ms) => Receiving::Every(Duration::from_millis(ms)),
+            None => Receiving::OnArrival,
+        }
+    }
+
     pub fn check(&self) -> anyhow::Result<()> {
         let peers = self.rooms * (self.publishers + self.subscribers);
         if self.rooms == 0 || self.publishers == 0 {
@@ -216,6 +231,7 @@ async fn run(
         payload: args.payload,
         subscribers_per_room: args.subscribers as u64,
         transport: args.transport,
+        subscribers_receive: args.receiving(),
     };
 
     let mut peers: Vec<PeerHandle> = Vec::new();

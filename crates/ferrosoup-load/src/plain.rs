@@ -18,6 +18,7 @@ use crate::setup::{
     PublisherHandle,
 };
 use crate::signal::Signal;
+use crate::socket::{arrived_ns, PeerSocket};
 use crate::stats::{RunStats, SubscriberStats};
 use crate::timer::Timer;
 use crate::webrtc::{bind_udp, Role, RECV_BATCH};
@@ -134,7 +135,7 @@ fn start(
     role: Role,
 ) -> anyhow::Result<PeerHandle> {
     let local_port = socket.local_addr()?.port();
-    let socket = tokio::net::UdpSocket::from_std(socket)?;
+    let socket = PeerSocket::new(socket, ctx.receiving_for(&role))?;
     let task = tokio::spawn(run(
         socket,
         server,
@@ -153,7 +154,7 @@ fn start(
 
 /// Sends (a publisher) or receives (a subscriber) until `stop` turns true.
 async fn run(
-    socket: tokio::net::UdpSocket,
+    mut socket: PeerSocket,
     server: SocketAddr,
     ssrc: u32,
     mut role: Role,
@@ -183,14 +184,22 @@ async fn run(
                 if ready.is_err() {
                     break;
                 }
+                let mut read = 0;
                 for _ in 0..RECV_BATCH {
-                    let n = match socket.try_recv_from(&mut buf) {
-                        Ok((n, _)) => n,
+                    let received = match socket.try_recv(&mut buf) {
+                        Ok(r) => {
+                            read += 1;
+                            r
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         Err(_) => continue,
                     };
-                    let Some(datagram) = buf.get(..n) else { continue };
-                    on_datagram(datagram, &mut role, &run);
+                    let Some(datagram) = buf.get(..received.len) else { continue };
+                    let at_ns = received.stamp.map_or_else(|| run.now_ns(), |s| arrived_ns(&s, run.now_ns()));
+                    on_datagram(datagram, at_ns, &mut role, &run);
+                }
+                if read == RECV_BATCH {
+                    socket.read_again_soon();
                 }
             }
             _ = timer.sleep_until(wake) => {
@@ -221,7 +230,8 @@ async fn run(
     }
 }
 
-fn on_datagram(datagram: &[u8], role: &mut Role, run: &RunStats) {
+/// `at_ns`: when it arrived, on `run`'s clock.
+fn on_datagram(datagram: &[u8], at_ns: u64, role: &mut Role, run: &RunStats) {
     let Some(&second) = datagram.get(1) else {
         return;
     };
@@ -236,7 +246,7 @@ fn on_datagram(datagram: &[u8], role: &mut Role, run: &RunStats) {
         return;
     }
     if let (Role::Subscriber(s), Some(payload)) = (role, rtp_payload(datagram)) {
-        s.on_payload(payload, run.now_ns());
+        s.on_payload(payload, at_ns);
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use crate::media::VideoSource;
 use crate::mediasoup::{Consumed, RouterVideo, TransportInfo};
 use crate::signal::Signal;
+use crate::socket::Receiving;
 use crate::stats::{RunStats, SubscriberStats};
 use crate::webrtc::{self, Peer, Publisher, Role};
 
@@ -33,6 +34,18 @@ pub struct Context {
     pub payload: usize,
     pub subscribers_per_room: u64,
     pub transport: crate::TransportKind,
+    /// How subscribers wait for datagrams (publishers always wake on arrival: they must answer a key-frame request
+    /// at once).
+    pub subscribers_receive: Receiving,
+}
+
+impl Context {
+    pub fn receiving_for(&self, role: &Role) -> Receiving {
+        match role {
+            Role::Publisher(_) => Receiving::OnArrival,
+            Role::Subscriber(_) => self.subscribers_receive,
+        }
+    }
 }
 
 /// A running peer: its signaling connection (closing it makes the server remove the peer) and its media task.
@@ -207,9 +220,11 @@ async fn start(
     peer.start(info)?;
     let local_port = peer.local_port();
     let (connected_tx, connected_rx) = oneshot::channel();
+    let receiving = ctx.receiving_for(&role);
     let task = tokio::spawn(webrtc::run(
         peer,
         role,
+        receiving,
         ctx.run.clone(),
         connected_tx,
         ctx.stop.clone(),

@@ -23,6 +23,7 @@ use tokio::sync::{oneshot, watch};
 use crate::media::VideoSource;
 use crate::mediasoup::{RouterVideo, TransportInfo, URI_ABS_SEND_TIME, URI_MID, URI_TRANSPORT_CC};
 use crate::pacing::{pace, Sending};
+use crate::socket::{arrived_ns, PeerSocket, Receiving};
 use crate::stats::{RunStats, SubscriberStats};
 use crate::timer::Timer;
 
@@ -171,6 +172,7 @@ pub struct Publisher {
 pub async fn run(
     peer: Peer,
     mut role: Role,
+    receiving: Receiving,
     run: Arc<RunStats>,
     connected: oneshot::Sender<()>,
     mut stop: watch::Receiver<bool>,
@@ -180,17 +182,17 @@ pub async fn run(
         socket,
         local,
     } = peer;
-    let socket = match tokio::net::UdpSocket::from_std(socket) {
+    let mut socket = match PeerSocket::new(socket, receiving) {
         Ok(s) => s,
         Err(e) => {
-            tracing::error!("cannot register a UDP socket: {e}");
+            tracing::error!("cannot set up a UDP socket: {e}");
             return;
         }
     };
     let mut connected = Some(connected);
     let mut sending: Option<Sending> = None;
     let mut buf = vec![0u8; 2048];
-    let mut rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected);
+    let mut rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected, None);
     let mut timer = match role {
         Role::Publisher(_) => Timer::precise(),
         Role::Subscriber(_) => Timer::coarse(),
@@ -207,22 +209,36 @@ pub async fn run(
                 if ready.is_err() {
                     break;
                 }
+                let mut read = 0;
                 for _ in 0..RECV_BATCH {
-                    let (n, from) = match socket.try_recv_from(&mut buf) {
-                        Ok(r) => r,
+                    let received = match socket.try_recv(&mut buf) {
+                        Ok(r) => {
+                            read += 1;
+                            r
+                        }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         // ICMP errors (the server went away) surface here on Linux.
                         Err(_) => continue,
                     };
-                    let Some(datagram) = buf.get(..n) else { continue };
-                    let Ok(receive) = Receive::new(Protocol::Udp, from, local, datagram) else {
+                    let Some(datagram) = buf.get(..received.len) else { continue };
+                    let Ok(receive) = Receive::new(Protocol::Udp, received.from, local, datagram) else {
                         continue;
                     };
                     if let Err(e) = rtc.handle_input(Input::Receive(Instant::now(), receive)) {
                         tracing::debug!("str0m input: {e}");
                     }
+                    let at_ns = received.stamp.map(|s| arrived_ns(&s, run.now_ns()));
                     // RTP mode holds one received packet at a time: it must be polled before the next input.
-                    rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected);
+                    rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected, at_ns);
+                }
+                if read == RECV_BATCH {
+                    socket.read_again_soon();
+                }
+                // A socket read on a tick is ready at every tick, and `wake` (never earlier than now) is then always
+                // later: timers that came due are handled here, or they would wait for a tick with nothing to read.
+                let now = Instant::now();
+                if rtc_timeout <= now {
+                    rtc_timeout = advance(&mut rtc, &socket, &mut role, &run, &mut connected, now);
                 }
             }
             _ = timer.sleep_until(wake) => {
@@ -265,7 +281,7 @@ fn send_due(rtc: &mut Rtc, p: &mut Publisher, s: &mut Sending, run: &RunStats, n
 /// flushes; returns when it next wants a timeout.
 fn advance(
     rtc: &mut Rtc,
-    socket: &tokio::net::UdpSocket,
+    socket: &PeerSocket,
     role: &mut Role,
     run: &RunStats,
     connected: &mut Option<oneshot::Sender<()>>,
@@ -277,7 +293,7 @@ fn advance(
         if let Err(e) = rtc.handle_input(Input::Timeout(now)) {
             tracing::debug!("str0m timeout: {e}");
         }
-        next = flush(rtc, socket, role, run, connected);
+        next = flush(rtc, socket, role, run, connected, None);
         if next > now {
             break;
         }
@@ -285,13 +301,15 @@ fn advance(
     next
 }
 
-/// Sends what the session queued and handles its events; returns when it next wants a timeout.
+/// Sends what the session queued and handles its events; returns when it next wants a timeout. `received_ns`: when
+/// the datagram just handed to the session arrived, if the kernel said (otherwise its media counts as arriving now).
 fn flush(
     rtc: &mut Rtc,
-    socket: &tokio::net::UdpSocket,
+    socket: &PeerSocket,
     role: &mut Role,
     run: &RunStats,
     connected: &mut Option<oneshot::Sender<()>>,
+    received_ns: Option<u64>,
 ) -> Instant {
     loop {
         match rtc.poll_output() {
@@ -304,7 +322,7 @@ fn flush(
             Ok(Output::Event(e)) => match e {
                 Event::RtpPacket(p) => {
                     if let Role::Subscriber(s) = role {
-                        s.on_payload(&p.payload, run.now_ns());
+                        s.on_payload(&p.payload, received_ns.unwrap_or_else(|| run.now_ns()));
                     }
                 }
                 Event::Connected => {

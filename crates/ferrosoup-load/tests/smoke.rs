@@ -9,6 +9,23 @@ use ferrosoup_server::{Server, ServerConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_publishers_three_subscribers_over_webrtc() {
+    two_publishers_three_subscribers(&[]).await;
+}
+
+/// Subscribers that read on a tick (no one sleeping on their sockets) still get every packet, over either transport,
+/// and latency comes from the kernel's receive timestamps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_reading_on_a_tick() {
+    for transport in ["webrtc", "plain"] {
+        let summary =
+            two_publishers_three_subscribers(&["--receive-every", "1", "--transport", transport])
+                .await;
+        // Stamped on delivery, so not rounded up to the tick: a loopback hop takes well under a millisecond.
+        assert!(summary.latency.p50_ms < 1.0, "{transport}: {summary:?}");
+    }
+}
+
+async fn two_publishers_three_subscribers(extra: &[&str]) -> ferrosoup_load::Summary {
     let server = Server::start(ServerConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         rtc_listen: vec![ListenInfo {
@@ -16,13 +33,14 @@ async fn two_publishers_three_subscribers_over_webrtc() {
             announced_address: None,
             port: 0,
         }],
+        plain_transports: true,
         ..ServerConfig::default()
     })
     .await
     .expect("the server starts on 127.0.0.1");
     let pid = std::process::id().to_string();
     let url = server.signaling_url();
-    let args = Args::parse_from([
+    let mut argv = vec![
         "ferrosoup-load",
         "--url",
         &url,
@@ -41,7 +59,9 @@ async fn two_publishers_three_subscribers_over_webrtc() {
         "--quiet",
         "--server-pid",
         &pid,
-    ]);
+    ];
+    argv.extend_from_slice(extra);
+    let args = Args::parse_from(argv);
     let summary = tokio::time::timeout(std::time::Duration::from_secs(60), run_load(&args))
         .await
         .expect("the run is bounded")
@@ -65,6 +85,7 @@ async fn two_publishers_three_subscribers_over_webrtc() {
     let s = summary.server.as_ref().expect("server figures");
     assert!(s.rss_mb > 0.0 && s.cpu_percent > 0.0, "{summary:?}");
     server.stop().await;
+    summary
 }
 
 #[tokio::test]
@@ -81,12 +102,12 @@ async fn refuses_a_remote_server_unless_allowed() {
 
 #[test]
 fn baseline_forwards_every_copy_and_measures_its_cpu() {
-    for transport in ["webrtc", "plain"] {
-        let args = Args::parse_from([
-            "ferrosoup-load",
-            "--baseline",
-            "--transport",
-            transport,
+    for (transport, every) in [("webrtc", None), ("plain", None), ("webrtc", Some("1"))] {
+        let mut argv = vec!["ferrosoup-load", "--baseline", "--transport", transport];
+        if let Some(ms) = every {
+            argv.extend(["--receive-every", ms]);
+        }
+        let args = Args::parse_from(argv.into_iter().chain([
             "--subscribers",
             "5",
             "--pps",
@@ -97,7 +118,7 @@ fn baseline_forwards_every_copy_and_measures_its_cpu() {
             "0.3",
             "--threads",
             "2",
-        ]);
+        ]));
         let summary = ferrosoup_load::baseline::run(&args).expect("the baseline runs");
         assert_eq!(summary.srtp, transport == "webrtc");
         // 5 copies of 200 pps, give or take the edges of the window.

@@ -1,0 +1,240 @@
+//! A peer's UDP socket, and how its task waits for datagrams.
+//!
+//! By default a peer sleeps in the runtime's reactor until a datagram arrives. On loopback the kernel runs the
+//! receiver's half of every datagram (delivery, and waking the sleeping receiver, often on the other core) inside the
+//! sender's `sendmmsg`, so the server is billed for waking the tool's threads: thousands of wake-ups a second that a
+//! server pays nothing for when its subscribers are other machines. With [`Receiving::Every`] the socket is never
+//! registered with the reactor: the peer reads it on its own clock, nobody sleeps on it, and the server's sends find
+//! no one to wake. Each datagram then carries the kernel's receive timestamp (`SO_TIMESTAMPNS`, taken on delivery),
+//! so latency is still measured to the moment the datagram arrived, not to when the peer next looked.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How a peer's task learns that datagrams arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiving {
+    /// Sleep in the reactor until one arrives.
+    OnArrival,
+    /// Read every period, never sleeping on the socket.
+    Every(Duration),
+}
+
+/// A datagram read by [`PeerSocket::try_recv`].
+pub struct Received {
+    pub len: usize,
+    pub from: SocketAddr,
+    /// When the kernel delivered it (wall clock, for [`arrived_ns`]); `None` when it was not stamped.
+    pub stamp: Option<libc::timespec>,
+}
+
+pub enum PeerSocket {
+    Reactor(tokio::net::UdpSocket),
+    Polled {
+        socket: std::net::UdpSocket,
+        period: Duration,
+        next: Instant,
+    },
+}
+
+impl PeerSocket {
+    /// Takes a non-blocking socket; registers it with the reactor only for [`Receiving::OnArrival`].
+    pub fn new(socket: std::net::UdpSocket, receiving: Receiving) -> io::Result<PeerSocket> {
+        match receiving {
+            Receiving::OnArrival => Ok(PeerSocket::Reactor(tokio::net::UdpSocket::from_std(
+                socket,
+            )?)),
+            Receiving::Every(period) => {
+                stamp_arrivals(&socket)?;
+                Ok(PeerSocket::Polled {
+                    socket,
+                    period,
+                    next: Instant::now(),
+                })
+            }
+        }
+    }
+
+    /// Returns when datagrams may be waiting: on arrival, or at the next tick. Cancel-safe.
+    pub async fn readable(&mut self) -> io::Result<()> {
+        match self {
+            PeerSocket::Reactor(s) => s.readable().await,
+            PeerSocket::Polled { period, next, .. } => {
+                tokio::time::sleep_until((*next).into()).await;
+                let now = Instant::now();
+                // A late tick starts the schedule again rather than catching up with reads that find nothing.
+                *next = (*next + *period).max(now);
+                Ok(())
+            }
+        }
+    }
+
+    /// The caller stopped reading before the socket was empty: make the next [`PeerSocket::readable`] return at once
+    /// (the reactor already does, having seen no `WouldBlock`).
+    pub fn read_again_soon(&mut self) {
+        if let PeerSocket::Polled { next, .. } = self {
+            *next = Instant::now();
+        }
+    }
+
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        match self {
+            PeerSocket::Reactor(s) => s.try_recv_from(buf).map(|(len, from)| Received {
+                len,
+                from,
+                stamp: None,
+            }),
+            PeerSocket::Polled { socket, .. } => recv_stamped(socket, buf),
+        }
+    }
+
+    pub fn try_send_to(&self, buf: &[u8], to: SocketAddr) -> io::Result<usize> {
+        match self {
+            PeerSocket::Reactor(s) => s.try_send_to(buf, to),
+            PeerSocket::Polled { socket, .. } => socket.send_to(buf, to),
+        }
+    }
+}
+
+/// When a kernel receive timestamp (wall clock) happened on the caller's monotonic clock, read as `mono_now_ns` just
+/// now: only the datagram's age, a few microseconds to a tick, is measured on the wall clock. A stamp from the future
+/// (the wall clock stepped back) counts as now.
+pub fn arrived_ns(stamp: &libc::timespec, mono_now_ns: u64) -> u64 {
+    let stamp_ns = i128::from(stamp.tv_sec) * 1_000_000_000 + i128::from(stamp.tv_nsec);
+    let age = u64::try_from(wall_clock_ns() - stamp_ns).unwrap_or(0);
+    mono_now_ns.saturating_sub(age)
+}
+
+fn wall_clock_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a pointer to a local timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+#[cfg(target_os = "linux")]
+fn stamp_arrivals(socket: &std::net::UdpSocket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: an open socket and a pointer to a local int of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn stamp_arrivals(_: &std::net::UdpSocket) -> io::Result<()> {
+    Ok(())
+}
+
+/// `recvmsg` with room for the `SCM_TIMESTAMPNS` control message.
+#[cfg(target_os = "linux")]
+fn recv_stamped(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
+    use std::os::fd::AsRawFd;
+    // u64 words: control messages must be aligned as `cmsghdr`; 64 bytes hold one timespec message with room to spare.
+    let mut control = [0u64; 8];
+    let mut name = socket2::SockAddrStorage::zeroed();
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: all-zero is a valid msghdr (no name, no buffers).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut socket2::SockAddrStorage).cast();
+    msg.msg_namelen = name.size_of();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: every pointer in `msg` refers to a local or to `buf`, all of which outlive the call.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut stamp = None;
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within `msg_controllen`.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let header = &*cmsg;
+            if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_TIMESTAMPNS {
+                stamp = Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(cmsg).cast::<libc::timespec>(),
+                ));
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    // SAFETY: the kernel wrote a socket address of `msg_namelen` bytes into `name`.
+    let from = unsafe { socket2::SockAddr::new(name, msg.msg_namelen) }
+        .as_socket()
+        .ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
+        })?;
+    Ok(Received {
+        len: n as usize,
+        from,
+        stamp,
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn recv_stamped(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
+    socket.recv_from(buf).map(|(len, from)| Received {
+        len,
+        from,
+        stamp: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair() -> (std::net::UdpSocket, std::net::UdpSocket) {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_nonblocking(true).unwrap();
+        (a, b)
+    }
+
+    #[tokio::test]
+    async fn a_polled_socket_reads_stamped_datagrams_on_its_tick() {
+        let (a, b) = pair();
+        let to = b.local_addr().unwrap();
+        let mut s = PeerSocket::new(b, Receiving::Every(Duration::from_millis(1))).unwrap();
+        let err = s.try_recv(&mut [0u8; 64]).err().map(|e| e.kind());
+        assert_eq!(err, Some(io::ErrorKind::WouldBlock));
+        // The kernel turns receive timestamps on for everyone when the first socket asks, a moment later (deferred
+        // work); until then it stamps a datagram when it is read.
+        std::thread::sleep(Duration::from_millis(50));
+        a.send_to(b"hello", to).unwrap();
+        std::thread::sleep(Duration::from_millis(3));
+        s.readable().await.unwrap();
+        let mut buf = [0u8; 64];
+        let r = s.try_recv(&mut buf).unwrap();
+        assert_eq!(&buf[..r.len], b"hello");
+        assert_eq!(r.from, a.local_addr().unwrap());
+        let stamp = r.stamp.expect("a kernel timestamp");
+        let at = arrived_ns(&stamp, 10_000_000_000);
+        let age = 10_000_000_000 - at;
+        assert!(
+            (2_000_000..1_000_000_000).contains(&age),
+            "arrived {age} ns ago"
+        );
+    }
+}
