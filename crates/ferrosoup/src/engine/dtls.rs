@@ -132,16 +132,20 @@ impl DtlsSession {
         }
     }
 
+    /// Whether [`Self::handle_timeout`] at `now` has anything to do.
+    pub fn timer_due(&self, now: Instant) -> bool {
+        self.dtls.is_some() && self.timeout.is_some_and(|t| t <= now)
+    }
+
     pub fn handle_timeout(
         &mut self,
         now: Instant,
         send: &mut dyn FnMut(&[u8]),
     ) -> Option<DtlsEvent> {
-        let due = self.timeout.is_some_and(|t| t <= now);
-        let dtls = self.dtls.as_mut()?;
-        if !due {
+        if !self.timer_due(now) {
             return None;
         }
+        let dtls = self.dtls.as_mut()?;
         if let Err(e) = dtls.handle_timeout(now) {
             tracing::debug!("DTLS timed out: {e}");
             return Some(self.end(DtlsState::Failed));
