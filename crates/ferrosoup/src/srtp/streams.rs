@@ -1,11 +1,18 @@
 //! Per-SSRC state storage.
 //!
 //! An SFU transport carries a handful of SSRCs (audio, video layers, RTX), so a
-//! pair of parallel vectors scanned linearly beats hashing: the key scan is a
-//! few compares over contiguous `u32`s and nothing is allocated after the
-//! stream's first packet.
+//! short list scanned linearly beats hashing: the key scan is a few compares
+//! and nothing is allocated after the stream's first packet. The first
+//! [`INLINE`] entries live inside the table itself, so a context's own cache
+//! lines hold them: a fan-out protects one packet for each of many transports
+//! in turn, and an entry on the heap was one more cache miss per packet.
+
+use smallvec::SmallVec;
 
 use super::SrtpError;
+
+/// Entries kept in place before the table moves to the heap.
+const INLINE: usize = 4;
 
 /// Upper bound on SSRCs per table.
 ///
@@ -18,15 +25,13 @@ pub(crate) const MAX_SSRCS: usize = 512;
 
 #[derive(Debug)]
 pub(crate) struct SsrcTable<T> {
-    ssrcs: Vec<u32>,
-    states: Vec<T>,
+    entries: SmallVec<[(u32, T); INLINE]>,
 }
 
 impl<T> Default for SsrcTable<T> {
     fn default() -> Self {
         Self {
-            ssrcs: Vec::new(),
-            states: Vec::new(),
+            entries: SmallVec::new(),
         }
     }
 }
@@ -34,23 +39,24 @@ impl<T> Default for SsrcTable<T> {
 impl<T> SsrcTable<T> {
     #[inline]
     pub(crate) fn get(&self, ssrc: u32) -> Option<&T> {
-        let pos = self.ssrcs.iter().position(|&s| s == ssrc)?;
-        self.states.get(pos)
+        self.entries
+            .iter()
+            .find_map(|(s, state)| (*s == ssrc).then_some(state))
     }
 
     #[inline]
     pub(crate) fn get_mut(&mut self, ssrc: u32) -> Option<&mut T> {
-        let pos = self.ssrcs.iter().position(|&s| s == ssrc)?;
-        self.states.get_mut(pos)
+        self.entries
+            .iter_mut()
+            .find_map(|(s, state)| (*s == ssrc).then_some(state))
     }
 
     /// Inserts state for an SSRC that [`get`](Self::get) did not find.
     pub(crate) fn insert(&mut self, ssrc: u32, state: T) -> Result<(), SrtpError> {
-        if self.ssrcs.len() >= MAX_SSRCS {
+        if self.entries.len() >= MAX_SSRCS {
             return Err(SrtpError::TooManySsrcs);
         }
-        self.ssrcs.push(ssrc);
-        self.states.push(state);
+        self.entries.push((ssrc, state));
         Ok(())
     }
 
@@ -72,13 +78,12 @@ impl<T> SsrcTable<T> {
     }
 
     pub(crate) fn remove(&mut self, ssrc: u32) {
-        if let Some(pos) = self.ssrcs.iter().position(|&s| s == ssrc) {
-            self.ssrcs.swap_remove(pos);
-            self.states.swap_remove(pos);
+        if let Some(pos) = self.entries.iter().position(|(s, _)| *s == ssrc) {
+            self.entries.swap_remove(pos);
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.ssrcs.len()
+        self.entries.len()
     }
 }
