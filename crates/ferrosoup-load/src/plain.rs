@@ -195,7 +195,7 @@ async fn run(
                         Err(_) => continue,
                     };
                     let Some(datagram) = buf.get(..received.len) else { continue };
-                    let at_ns = received.stamp.map_or_else(|| run.now_ns(), |s| arrived_ns(&s, run.now_ns()));
+                    let at_ns = received.stamp.map_or_else(|| run.now_ns(), |s| arrived_ns(s, run.now_ns()));
                     on_datagram(datagram, at_ns, &mut role, &run);
                 }
                 if read == RECV_BATCH {

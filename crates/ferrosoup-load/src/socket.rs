@@ -25,8 +25,9 @@ pub enum Receiving {
 pub struct Received {
     pub len: usize,
     pub from: SocketAddr,
-    /// When the kernel delivered it (wall clock, for [`arrived_ns`]); `None` when it was not stamped.
-    pub stamp: Option<libc::timespec>,
+    /// When the kernel delivered it, in wall-clock nanoseconds since the Unix epoch (for [`arrived_ns`]); `None` when
+    /// it was not stamped.
+    pub stamp: Option<i128>,
 }
 
 pub enum PeerSocket {
@@ -35,6 +36,8 @@ pub enum PeerSocket {
         socket: std::net::UdpSocket,
         period: Duration,
         next: Instant,
+        /// Room for the timestamp's control message, reused for every read.
+        control: Vec<u8>,
     },
 }
 
@@ -46,11 +49,12 @@ impl PeerSocket {
                 socket,
             )?)),
             Receiving::Every(period) => {
-                stamp_arrivals(&socket)?;
+                stamped::enable(&socket)?;
                 Ok(PeerSocket::Polled {
                     socket,
                     period,
                     next: Instant::now(),
+                    control: stamped::control_buffer(),
                 })
             }
         }
@@ -78,14 +82,16 @@ impl PeerSocket {
         }
     }
 
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    pub fn try_recv(&mut self, buf: &mut [u8]) -> io::Result<Received> {
         match self {
             PeerSocket::Reactor(s) => s.try_recv_from(buf).map(|(len, from)| Received {
                 len,
                 from,
                 stamp: None,
             }),
-            PeerSocket::Polled { socket, .. } => recv_stamped(socket, buf),
+            PeerSocket::Polled {
+                socket, control, ..
+            } => stamped::recv(socket, buf, control),
         }
     }
 
@@ -100,105 +106,108 @@ impl PeerSocket {
 /// When a kernel receive timestamp (wall clock) happened on the caller's monotonic clock, read as `mono_now_ns` just
 /// now: only the datagram's age, a few microseconds to a tick, is measured on the wall clock. A stamp from the future
 /// (the wall clock stepped back) counts as now.
-pub fn arrived_ns(stamp: &libc::timespec, mono_now_ns: u64) -> u64 {
-    let stamp_ns = i128::from(stamp.tv_sec) * 1_000_000_000 + i128::from(stamp.tv_nsec);
+pub fn arrived_ns(stamp_ns: i128, mono_now_ns: u64) -> u64 {
     let age = u64::try_from(wall_clock_ns() - stamp_ns).unwrap_or(0);
     mono_now_ns.saturating_sub(age)
 }
 
 fn wall_clock_ns() -> i128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a pointer to a local timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128)
 }
 
+/// Kernel receive timestamps (`SO_TIMESTAMPNS`), through nix.
 #[cfg(target_os = "linux")]
-fn stamp_arrivals(socket: &std::net::UdpSocket) -> io::Result<()> {
+mod stamped {
+    use std::io;
+    use std::net::SocketAddr;
     use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: an open socket and a pointer to a local int of the size given.
-    let r = unsafe {
-        libc::setsockopt(
+
+    use nix::sys::socket::{
+        recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrStorage,
+    };
+    use nix::sys::time::TimeSpec;
+
+    use super::Received;
+
+    pub fn enable(socket: &std::net::UdpSocket) -> io::Result<()> {
+        setsockopt(socket, sockopt::ReceiveTimestampns, &true).map_err(io::Error::from)
+    }
+
+    pub fn control_buffer() -> Vec<u8> {
+        nix::cmsg_space!(TimeSpec)
+    }
+
+    pub fn recv(
+        socket: &std::net::UdpSocket,
+        buf: &mut [u8],
+        control: &mut [u8],
+    ) -> io::Result<Received> {
+        let mut iov = [io::IoSliceMut::new(buf)];
+        let msg = recvmsg::<SockaddrStorage>(
             socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            &mut iov,
+            Some(control),
+            MsgFlags::MSG_DONTWAIT,
         )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
+        .map_err(io::Error::from)?;
+        let stamp = msg.cmsgs().ok().and_then(|mut cmsgs| {
+            cmsgs.find_map(|c| match c {
+                ControlMessageOwned::ScmTimestampns(ts) => {
+                    Some(i128::from(ts.tv_sec()) * 1_000_000_000 + i128::from(ts.tv_nsec()))
+                }
+                _ => None,
+            })
+        });
+        let from = msg
+            .address
+            .as_ref()
+            .and_then(|a| {
+                a.as_sockaddr_in()
+                    .map(|v4| SocketAddr::from(std::net::SocketAddrV4::from(*v4)))
+                    .or_else(|| {
+                        a.as_sockaddr_in6()
+                            .map(|v6| SocketAddr::from(std::net::SocketAddrV6::from(*v6)))
+                    })
+            })
+            .ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
+            })?;
+        Ok(Received {
+            len: msg.bytes,
+            from,
+            stamp,
+        })
     }
-    Ok(())
 }
 
+/// Elsewhere: no timestamps; latency is taken at the read.
 #[cfg(not(target_os = "linux"))]
-fn stamp_arrivals(_: &std::net::UdpSocket) -> io::Result<()> {
-    Ok(())
-}
+mod stamped {
+    use std::io;
 
-/// `recvmsg` with room for the `SCM_TIMESTAMPNS` control message.
-#[cfg(target_os = "linux")]
-fn recv_stamped(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-    use std::os::fd::AsRawFd;
-    // u64 words: control messages must be aligned as `cmsghdr`; 64 bytes hold one timespec message with room to spare.
-    let mut control = [0u64; 8];
-    let mut name = socket2::SockAddrStorage::zeroed();
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: all-zero is a valid msghdr (no name, no buffers).
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut name as *mut socket2::SockAddrStorage).cast();
-    msg.msg_namelen = name.size_of();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control);
-    // SAFETY: every pointer in `msg` refers to a local or to `buf`, all of which outlive the call.
-    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut stamp = None;
-    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within `msg_controllen`.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let header = &*cmsg;
-            if header.cmsg_level == libc::SOL_SOCKET && header.cmsg_type == libc::SCM_TIMESTAMPNS {
-                stamp = Some(std::ptr::read_unaligned(
-                    libc::CMSG_DATA(cmsg).cast::<libc::timespec>(),
-                ));
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    // SAFETY: the kernel wrote a socket address of `msg_namelen` bytes into `name`.
-    let from = unsafe { socket2::SockAddr::new(name, msg.msg_namelen) }
-        .as_socket()
-        .ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "datagram from a non-IP address")
-        })?;
-    Ok(Received {
-        len: n as usize,
-        from,
-        stamp,
-    })
-}
+    use super::Received;
 
-#[cfg(not(target_os = "linux"))]
-fn recv_stamped(socket: &std::net::UdpSocket, buf: &mut [u8]) -> io::Result<Received> {
-    socket.recv_from(buf).map(|(len, from)| Received {
-        len,
-        from,
-        stamp: None,
-    })
+    pub fn enable(_: &std::net::UdpSocket) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub fn control_buffer() -> Vec<u8> {
+        Vec::new()
+    }
+
+    pub fn recv(
+        socket: &std::net::UdpSocket,
+        buf: &mut [u8],
+        _: &mut [u8],
+    ) -> io::Result<Received> {
+        socket.recv_from(buf).map(|(len, from)| Received {
+            len,
+            from,
+            stamp: None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -230,7 +239,7 @@ mod tests {
         assert_eq!(&buf[..r.len], b"hello");
         assert_eq!(r.from, a.local_addr().unwrap());
         let stamp = r.stamp.expect("a kernel timestamp");
-        let at = arrived_ns(&stamp, 10_000_000_000);
+        let at = arrived_ns(stamp, 10_000_000_000);
         let age = 10_000_000_000 - at;
         assert!(
             (2_000_000..1_000_000_000).contains(&age),

@@ -227,7 +227,7 @@ pub async fn run(
                     if let Err(e) = rtc.handle_input(Input::Receive(Instant::now(), receive)) {
                         tracing::debug!("str0m input: {e}");
                     }
-                    let at_ns = received.stamp.map(|s| arrived_ns(&s, run.now_ns()));
+                    let at_ns = received.stamp.map(|s| arrived_ns(s, run.now_ns()));
                     // RTP mode holds one received packet at a time: it must be polled before the next input.
                     rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected, at_ns);
                 }
