@@ -184,22 +184,15 @@ async fn run(
                 if ready.is_err() {
                     break;
                 }
-                let mut read = 0;
                 for _ in 0..RECV_BATCH {
                     let received = match socket.try_recv(&mut buf) {
-                        Ok(r) => {
-                            read += 1;
-                            r
-                        }
+                        Ok(r) => r,
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         Err(_) => continue,
                     };
                     let Some(datagram) = buf.get(..received.len) else { continue };
                     let at_ns = received.stamp.map_or_else(|| run.now_ns(), |s| arrived_ns(s, run.now_ns()));
                     on_datagram(datagram, at_ns, &mut role, &run);
-                }
-                if read == RECV_BATCH {
-                    socket.read_again_soon();
                 }
             }
             _ = timer.sleep_until(wake) => {

@@ -36,6 +36,9 @@ pub enum PeerSocket {
         socket: std::net::UdpSocket,
         period: Duration,
         next: Instant,
+        /// Whether the last read found the socket empty (or failed); until then it counts as readable, as the
+        /// reactor's readiness does until a read sees `WouldBlock`.
+        drained: bool,
         /// Room for the timestamp's control message, reused for every read.
         control: Vec<u8>,
     },
@@ -54,31 +57,35 @@ impl PeerSocket {
                     socket,
                     period,
                     next: Instant::now(),
+                    drained: true,
                     control: stamped::control_buffer(),
                 })
             }
         }
     }
 
-    /// Returns when datagrams may be waiting: on arrival, or at the next tick. Cancel-safe.
+    /// Returns when datagrams may be waiting: on arrival, or at the next tick; at once while the last read found
+    /// more. Cancel-safe.
     pub async fn readable(&mut self) -> io::Result<()> {
         match self {
             PeerSocket::Reactor(s) => s.readable().await,
-            PeerSocket::Polled { period, next, .. } => {
+            PeerSocket::Polled {
+                period,
+                next,
+                drained,
+                ..
+            } => {
+                if !*drained {
+                    // Let the runtime's other peers run between batches, as the reactor's budget would.
+                    tokio::task::yield_now().await;
+                    return Ok(());
+                }
                 tokio::time::sleep_until((*next).into()).await;
                 let now = Instant::now();
                 // A late tick starts the schedule again rather than catching up with reads that find nothing.
                 *next = (*next + *period).max(now);
                 Ok(())
             }
-        }
-    }
-
-    /// The caller stopped reading before the socket was empty: make the next [`PeerSocket::readable`] return at once
-    /// (the reactor already does, having seen no `WouldBlock`).
-    pub fn read_again_soon(&mut self) {
-        if let PeerSocket::Polled { next, .. } = self {
-            *next = Instant::now();
         }
     }
 
@@ -90,8 +97,17 @@ impl PeerSocket {
                 stamp: None,
             }),
             PeerSocket::Polled {
-                socket, control, ..
-            } => stamped::recv(socket, buf, control),
+                socket,
+                control,
+                drained,
+                ..
+            } => {
+                let read = stamped::recv(socket, buf, control);
+                // After an error the socket counts as drained: if the caller stops reading there, a socket that
+                // keeps failing is tried again at the next tick, not in a tight loop.
+                *drained = read.is_err();
+                read
+            }
         }
     }
 
@@ -244,6 +260,40 @@ mod tests {
         assert!(
             (2_000_000..1_000_000_000).contains(&age),
             "arrived {age} ns ago"
+        );
+    }
+
+    /// A read that found a datagram leaves the socket readable at once (the rest of a burst is not left for the next
+    /// tick); one that found it empty waits for the tick.
+    #[tokio::test]
+    async fn readable_at_once_until_a_read_finds_the_socket_empty() {
+        let (a, b) = pair();
+        let to = b.local_addr().unwrap();
+        let period = Duration::from_millis(200);
+        let mut s = PeerSocket::new(b, Receiving::Every(period)).unwrap();
+        s.readable().await.unwrap();
+        for _ in 0..2 {
+            a.send_to(b"x", to).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        let mut buf = [0u8; 16];
+        assert!(s.try_recv(&mut buf).is_ok());
+        let started = Instant::now();
+        s.readable().await.unwrap();
+        assert!(
+            started.elapsed() < period / 2,
+            "waited {:?} with a datagram left",
+            started.elapsed()
+        );
+        assert!(s.try_recv(&mut buf).is_ok());
+        let empty = s.try_recv(&mut buf).err().map(|e| e.kind());
+        assert_eq!(empty, Some(io::ErrorKind::WouldBlock));
+        let started = Instant::now();
+        s.readable().await.unwrap();
+        assert!(
+            started.elapsed() >= period / 2,
+            "empty, yet ready after {:?}",
+            started.elapsed()
         );
     }
 }

@@ -209,13 +209,9 @@ pub async fn run(
                 if ready.is_err() {
                     break;
                 }
-                let mut read = 0;
                 for _ in 0..RECV_BATCH {
                     let received = match socket.try_recv(&mut buf) {
-                        Ok(r) => {
-                            read += 1;
-                            r
-                        }
+                        Ok(r) => r,
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                         // ICMP errors (the server went away) surface here on Linux.
                         Err(_) => continue,
@@ -230,9 +226,6 @@ pub async fn run(
                     let at_ns = received.stamp.map(|s| arrived_ns(s, run.now_ns()));
                     // RTP mode holds one received packet at a time: it must be polled before the next input.
                     rtc_timeout = flush(&mut rtc, &socket, &mut role, &run, &mut connected, at_ns);
-                }
-                if read == RECV_BATCH {
-                    socket.read_again_soon();
                 }
                 // A socket read on a tick is ready at every tick, and `wake` (never earlier than now) is then always
                 // later: timers that came due are handled here, or they would wait for a tick with nothing to read.
