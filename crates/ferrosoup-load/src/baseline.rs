@@ -277,13 +277,7 @@ fn forward(
     while !shared.stop.load(Ordering::Relaxed) {
         // Which event woke it does not matter: it reads until the socket is empty.
         poll.poll(&mut events, Some(Duration::from_millis(100)))?;
-        loop {
-            let n = match socket.recv(&mut input) {
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                // Edge-triggered: anything else (an ICMP error from a closed sink) is skipped, not waited on.
-                Err(_) => continue,
-            };
+        while let Some(n) = next_datagram(&socket, &mut input) {
             if n < RTP_HEADER {
                 continue;
             }
@@ -373,16 +367,27 @@ fn send_all(
     done
 }
 
+/// Reads the next datagram into `buf`; `None` once the socket is empty. Edge-triggered polling needs reads to go on
+/// to `WouldBlock`, so an error (an ICMP report from a closed peer, consumed by the read that returns it) is skipped;
+/// a few in a row at most, so that a socket that keeps failing cannot hold its loop.
+fn next_datagram(socket: &mio::net::UdpSocket, buf: &mut [u8]) -> Option<usize> {
+    for _ in 0..4 {
+        match socket.recv(buf) {
+            Ok(n) => return Some(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return None,
+            Err(_) => continue,
+        }
+    }
+    None
+}
+
 fn sink(sockets: Vec<UdpSocket>, receiving: Receiving, shared: &Shared) -> std::io::Result<()> {
     let mut buf = [0u8; 1500];
-    let drain = |s: &mio::net::UdpSocket, buf: &mut [u8]| loop {
-        match s.recv(buf) {
-            Ok(_) => shared.received.fetch_add(1, Ordering::Relaxed),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(_) => continue,
-        };
+    let drain = |s: &mio::net::UdpSocket, buf: &mut [u8]| {
+        while next_datagram(s, buf).is_some() {
+            shared.received.fetch_add(1, Ordering::Relaxed);
+        }
     };
-    let poll = Poll::new()?;
     let mut sockets = sockets
         .into_iter()
         .map(|s| {
@@ -399,10 +404,10 @@ fn sink(sockets: Vec<UdpSocket>, receiving: Receiving, shared: &Shared) -> std::
         }
         return Ok(());
     }
+    let mut poll = Poll::new()?;
     for (i, s) in sockets.iter_mut().enumerate() {
         poll.registry().register(s, Token(i), Interest::READABLE)?;
     }
-    let mut poll = poll;
     let mut events = Events::with_capacity(64);
     while !shared.stop.load(Ordering::Relaxed) {
         poll.poll(&mut events, Some(Duration::from_millis(100)))?;
