@@ -169,14 +169,12 @@ impl Bwe {
             };
         }
         let fed = *self.fed_seq.get_or_insert(seq - 1);
-        match fed {
+        if seq <= fed {
             // Not after the ones handed over (a sequence number reused after a jump back): hand it over alone.
-            fed if seq <= fed => {
-                let packet = sent_packet(seq, send_us, size as u32, probe_cluster, audio);
-                self.call(now, |c| c.on_sent_packet(packet));
-            }
-            fed if seq - fed >= MAX_UNFED => self.feed_sent(now),
-            _ => {}
+            let packet = sent_packet(seq, send_us, size as u32, probe_cluster, audio);
+            self.call(now, |c| c.on_sent_packet(packet));
+        } else if seq - fed >= MAX_UNFED {
+            self.feed_sent(now);
         }
     }
 
