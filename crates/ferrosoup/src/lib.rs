@@ -18,6 +18,7 @@ mod error;
 pub mod fuzzing;
 pub mod ids;
 pub mod ortc;
+mod prefetch;
 pub mod producer;
 pub mod router;
 pub mod rtp;

@@ -142,6 +142,18 @@ impl Bwe {
     }
 
     /// Records a packet sent with transport-wide sequence number `seq`; `size` is its length on the wire.
+    /// Asks for what [`Bwe::on_sent`] reads and writes (see `crate::prefetch`): its counters and the history slot of
+    /// the next sequence number.
+    pub fn prefetch(&self) {
+        crate::prefetch::line(&self.last_seq);
+        crate::prefetch::line(&self.fed_seq);
+        crate::prefetch::line(&self.epoch);
+        let next = self.last_seq.map_or(0, |last| last + 1);
+        if let Some(slot) = self.sent.get(next as usize & (SENT_HISTORY - 1)) {
+            crate::prefetch::line(slot);
+        }
+    }
+
     pub fn on_sent(
         &mut self,
         now: Instant,

@@ -16,6 +16,14 @@ impl From<SrtpContext> for MediaCipher {
 }
 
 impl MediaCipher {
+    /// Asks for the context's state (see `crate::prefetch`). aws-lc's key schedule sits behind a pointer of its own
+    /// that it does not show, so that part is still read cold.
+    pub fn prefetch(&self) {
+        if let MediaCipher::Srtp(context) = self {
+            crate::prefetch::lines(&**context);
+        }
+    }
+
     pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
         match self {
             MediaCipher::Srtp(c) => c.protect_rtp(buf, len),

@@ -176,6 +176,16 @@ impl ConsumerState {
     }
 
     /// Whether packets flow: neither this consumer nor its producer is paused.
+    /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): all of it (most of its lines
+    /// are touched), its mid's bytes and the retransmission ring's next slot.
+    pub fn prefetch(&self) {
+        crate::prefetch::lines(self);
+        crate::prefetch::line(self.mid.as_bytes());
+        if let Some(sent) = &self.sent {
+            sent.prefetch_next();
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         !self.paused && !self.producer_paused
     }

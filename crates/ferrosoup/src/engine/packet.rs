@@ -271,6 +271,7 @@ impl Engine {
         });
         // Streams of this producer whose key frame a forwarding consumer waits for (to switch to it), one bit each.
         let mut key_frames_wanted: u64 = 0;
+        self.warm_fanout(&p.consumers);
         for &ckey in &p.consumers {
             let Some(c) = self.consumers.get_mut(ckey) else {
                 continue;
@@ -370,6 +371,21 @@ impl Engine {
             let stream = key_frames_wanted.trailing_zeros() as usize;
             key_frames_wanted &= key_frames_wanted - 1;
             super::rtcp::request_key_frame(self, now, pkey, Some(stream));
+        }
+    }
+
+    /// Asks for the state every copy of a fan-out to `consumers` will touch, before the first copy is made (see
+    /// `crate::prefetch`). Each consumer's loads depend only on its own earlier ones, so the CPU runs many consumers'
+    /// misses at once instead of one copy's at a time.
+    fn warm_fanout(&self, consumers: &[super::ConsumerKey]) {
+        for &ckey in consumers {
+            let Some(c) = self.consumers.get(ckey) else {
+                continue;
+            };
+            c.prefetch();
+            if let Some(t) = self.transports.get(c.transport) {
+                t.prefetch();
+            }
         }
     }
 

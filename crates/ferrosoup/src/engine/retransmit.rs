@@ -84,6 +84,8 @@ const _: () = assert!(std::mem::size_of::<SentSlot>() == 16);
 pub(crate) struct SentRing {
     slots: Box<[SentSlot; PACKET_RING]>,
     epoch: Instant,
+    /// The slot after the one recorded last: where the next packet most likely goes.
+    next: usize,
 }
 
 impl SentRing {
@@ -91,6 +93,14 @@ impl SentRing {
         SentRing {
             slots: Box::new([SentSlot::default(); PACKET_RING]),
             epoch: Instant::now(),
+            next: 0,
+        }
+    }
+
+    /// Asks for the slot the next packet most likely goes to (see `crate::prefetch`).
+    pub fn prefetch_next(&self) {
+        if let Some(slot) = self.slots.get(self.next) {
+            crate::prefetch::line(slot);
         }
     }
 
@@ -102,6 +112,7 @@ impl SentRing {
         stream: usize,
         end_of_picture: bool,
     ) {
+        self.next = (out_seq as usize + 1) % PACKET_RING;
         self.slots[out_seq as usize % PACKET_RING] = SentSlot {
             filled: true,
             out_seq,

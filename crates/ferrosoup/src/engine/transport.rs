@@ -139,6 +139,20 @@ impl TransportState {
         }
     }
 
+    /// Asks for what a fan-out reads and writes of this transport (see `crate::prefetch`).
+    pub fn prefetch(&self) {
+        crate::prefetch::line(&self.selected);
+        crate::prefetch::line(&self.twcc_seq);
+        crate::prefetch::line(&self.bytes_sent);
+        crate::prefetch::line(&self.srtp_out);
+        if let Some(cipher) = &self.srtp_out {
+            cipher.prefetch();
+        }
+        if let Some(bwe) = &self.bwe {
+            bwe.prefetch();
+        }
+    }
+
     /// Accounts one packet sent to the client; `size` is its length on the wire, `twcc` its transport-wide
     /// sequence number if it carries one.
     pub fn on_sent(
