@@ -125,6 +125,11 @@ pub(crate) struct Engine {
     adopted_sockets: std::collections::VecDeque<usize>,
     /// Transports whose ICE or DTLS timer is due, gathered by each `handle_timeout` (kept to reuse its allocation).
     due: Vec<TransportKey>,
+    /// The earliest of the transports' own timers (ICE, DTLS, estimator, allocation, probes) as `poll_timeout` last
+    /// found it; `None` once an input may have moved one. Finding it visits every transport, which costs more than
+    /// forwarding a packet to some of them; and forwarding RTP moves none of these timers (they change only on
+    /// STUN, DTLS and RTCP input, commands and timeouts), so a run of media packets reuses it.
+    transport_timers: Option<Option<Instant>>,
 }
 
 impl Engine {
@@ -152,10 +157,12 @@ impl Engine {
             plain_sockets: Vec::new(),
             adopted_sockets: std::collections::VecDeque::new(),
             due: Vec::new(),
+            transport_timers: None,
         }
     }
 
     pub fn handle_command(&mut self, now: Instant, command: Command) {
+        self.transport_timers = None;
         control::handle(self, now, command);
     }
 
@@ -188,15 +195,22 @@ impl Engine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        for t in self.transports.values_mut() {
-            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()]
-                .into_iter()
-                .flatten()
-            {
-                earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
+        let transports = match self.transport_timers {
+            Some(cached) => {
+                debug_assert_eq!(
+                    cached,
+                    self.earliest_transport_timer(),
+                    "an input moved a transport's timer without dropping the cached deadline"
+                );
+                cached
             }
-        }
-        if let Some(at) = congestion::poll_timeout(self) {
+            None => {
+                let at = self.earliest_transport_timer();
+                self.transport_timers = Some(at);
+                at
+            }
+        };
+        if let Some(at) = transports {
             earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
         if !self.producers.is_empty() {
@@ -206,7 +220,22 @@ impl Engine {
         earliest
     }
 
+    /// The earliest of every transport's own timers (see `transport_timers`).
+    fn earliest_transport_timer(&mut self) -> Option<Instant> {
+        let mut earliest = congestion::poll_timeout(self);
+        for t in self.transports.values_mut() {
+            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()]
+                .into_iter()
+                .flatten()
+            {
+                earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
+            }
+        }
+        earliest
+    }
+
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.transport_timers = None;
         // Only transports whose own timers are due: every transport's estimator has a 25 ms timer of its own, so with
         // n transports this runs ~40n times a second, and visiting all n each time grew as n².
         let mut due = std::mem::take(&mut self.due);
@@ -265,6 +294,7 @@ impl Engine {
 
     /// Closes everything (the worker is stopping).
     pub fn close(&mut self, now: Instant) {
+        self.transport_timers = None;
         let ids: Vec<RouterId> = self.routers.keys().copied().collect();
         for id in ids {
             control::close_router(self, now, id);
@@ -281,6 +311,7 @@ impl Engine {
         srtp_in: crate::srtp::SrtpContext,
         srtp_out: crate::srtp::SrtpContext,
     ) -> bool {
+        self.transport_timers = None;
         let Some(&key) = self.transport_ids.get(&id) else {
             return false;
         };

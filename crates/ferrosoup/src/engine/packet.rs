@@ -37,10 +37,14 @@ impl Engine {
         from: SocketAddr,
         buf: &mut [u8],
     ) {
+        let class = classify_packet(buf);
+        if class != PacketClass::Rtp {
+            self.transport_timers = None;
+        }
         if socket >= self.candidates.len() {
             return self.on_plain_datagram(now, socket, from, buf);
         }
-        match classify_packet(buf) {
+        match class {
             PacketClass::Stun => self.on_stun(now, socket, from, buf),
             PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
             PacketClass::Rtp => self.on_rtp(now, socket, from, buf),

@@ -185,6 +185,9 @@ impl Engine {
     /// Handles a message from another worker's end of a pipe. Messages for producers that have closed meanwhile are
     /// dropped (keys are versioned, so a stale one never reaches a newer producer).
     pub fn handle_pipe(&mut self, now: Instant, message: PipeMessage) {
+        if !matches!(message, PipeMessage::Rtp { .. }) {
+            self.transport_timers = None;
+        }
         match message {
             PipeMessage::Rtp {
                 producer, mut data, ..
