@@ -70,7 +70,13 @@ impl Receiver {
             let buffers = &mut self.buffers;
             let received = &mut self.received;
             match socket.try_io(tokio::io::Interest::READABLE, || {
-                recvmmsg(fd, buffers, received)
+                // A short read found the socket empty, as the next call would by failing with EAGAIN: saying so
+                // clears the readiness now, which saves each wake-up a loop turn and a system call. (tokio clears it
+                // only if no event came since it was read, so a datagram that arrived meanwhile is not missed.)
+                match recvmmsg(fd, buffers, received)? {
+                    n if n < BATCH => Err(std::io::ErrorKind::WouldBlock.into()),
+                    n => Ok(n),
+                }
             }) {
                 Ok(_) => return,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
@@ -255,6 +261,55 @@ mod tests {
             read - arrival >= 50_000_000,
             "waited only {} ns",
             read - arrival
+        );
+    }
+
+    /// A short read clears the readiness without another system call, and nothing sent afterwards is missed; a full
+    /// batch leaves it set, since more may wait.
+    #[tokio::test]
+    async fn short_reads_clear_readiness_and_miss_nothing() {
+        let info = ListenInfo {
+            ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            announced_address: None,
+            port: 0,
+        };
+        let (socket, local) = crate::worker::bind_plain(&info).expect("bind");
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+        let sockets = [Some(
+            tokio::net::UdpSocket::from_std(socket).expect("register"),
+        )];
+        let mut receiver = Receiver::new();
+        let is_readable = |sockets: &[Option<tokio::net::UdpSocket>]| {
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            sockets[0]
+                .as_ref()
+                .is_some_and(|s| s.poll_recv_ready(&mut cx).is_ready())
+        };
+        let wait = std::time::Duration::from_secs(5);
+
+        for i in 0..BATCH + 5 {
+            sender.send_to(&[i as u8], local).expect("send");
+        }
+        let index = tokio::time::timeout(wait, readable_any(&sockets, 0))
+            .await
+            .expect("readable");
+        assert_eq!(receiver.read_from(&sockets, index), BATCH);
+        assert!(
+            is_readable(&sockets),
+            "a full batch leaves the socket readable"
+        );
+        assert_eq!(receiver.read_from(&sockets, index), 5);
+        assert!(!is_readable(&sockets), "a short read clears the readiness");
+
+        sender.send_to(b"later", local).expect("send");
+        let index = tokio::time::timeout(wait, readable_any(&sockets, 0))
+            .await
+            .expect("woken again");
+        assert_eq!(receiver.read_from(&sockets, index), 1);
+        assert_eq!(
+            receiver.get(0).map(|(_, data, _)| data.to_vec()),
+            Some(b"later".to_vec())
         );
     }
 }
