@@ -228,10 +228,8 @@ mod tests {
     use super::*;
     use crate::transport::ListenInfo;
 
-    /// The arrival is when the kernel got the datagram, not when the worker read it: time spent waiting in the socket
-    /// buffer counts as the worker's.
-    #[tokio::test]
-    async fn arrival_is_the_kernel_receive_time() {
+    /// A socket bound as the worker binds its own, its address, and a socket to send to it from.
+    fn worker_socket_and_sender() -> (std::net::UdpSocket, SocketAddr, std::net::UdpSocket) {
         let info = ListenInfo {
             ip: std::net::Ipv4Addr::LOCALHOST.into(),
             announced_address: None,
@@ -239,6 +237,14 @@ mod tests {
         };
         let (socket, local) = crate::worker::bind_plain(&info).expect("bind");
         let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+        (socket, local, sender)
+    }
+
+    /// The arrival is when the kernel got the datagram, not when the worker read it: time spent waiting in the socket
+    /// buffer counts as the worker's.
+    #[tokio::test]
+    async fn arrival_is_the_kernel_receive_time() {
+        let (socket, local, sender) = worker_socket_and_sender();
         // The kernel turns receive timestamping on for the whole stack from a deferred work item.
         std::thread::sleep(std::time::Duration::from_millis(100));
         sender.send_to(b"hello", local).expect("send");
@@ -268,13 +274,7 @@ mod tests {
     /// batch leaves it set, since more may wait.
     #[tokio::test]
     async fn short_reads_clear_readiness_and_miss_nothing() {
-        let info = ListenInfo {
-            ip: std::net::Ipv4Addr::LOCALHOST.into(),
-            announced_address: None,
-            port: 0,
-        };
-        let (socket, local) = crate::worker::bind_plain(&info).expect("bind");
-        let sender = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+        let (socket, local, sender) = worker_socket_and_sender();
         let sockets = [Some(
             tokio::net::UdpSocket::from_std(socket).expect("register"),
         )];
