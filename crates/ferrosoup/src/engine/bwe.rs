@@ -141,7 +141,6 @@ impl Bwe {
         at.saturating_duration_since(self.epoch).as_micros() as i64
     }
 
-    /// Records a packet sent with transport-wide sequence number `seq`; `size` is its length on the wire.
     /// Asks for what [`Bwe::on_sent`] reads and writes (see `crate::prefetch`): its counters and the history slot of
     /// the next sequence number.
     pub fn prefetch(&self) {
@@ -154,6 +153,7 @@ impl Bwe {
         }
     }
 
+    /// Records a packet sent with transport-wide sequence number `seq`; `size` is its length on the wire.
     pub fn on_sent(
         &mut self,
         now: Instant,
