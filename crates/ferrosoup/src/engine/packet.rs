@@ -42,7 +42,7 @@ impl Engine {
             self.transport_timers = None;
         }
         if socket >= self.candidates.len() {
-            return self.on_plain_datagram(now, socket, from, buf);
+            return self.on_plain_datagram(now, socket, from, buf, class);
         }
         match class {
             PacketClass::Stun => self.on_stun(now, socket, from, buf),

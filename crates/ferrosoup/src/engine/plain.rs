@@ -21,7 +21,7 @@ use super::transport::{TransportKey, TransportState, Tuple};
 use super::Engine;
 use crate::ids::{RouterId, TransportId};
 use crate::router::RouterEvent;
-use crate::rtp::{classify_packet, PacketClass};
+use crate::rtp::PacketClass;
 use crate::srtp::SrtpContext;
 use crate::transport::{
     PlainConnectParameters, PlainSetup, PlainTransportInfo, SrtpCryptoSuite, SrtpParameters,
@@ -290,14 +290,15 @@ pub(super) fn connect(
 impl Engine {
     /// A datagram on a plain transport's socket from an address `by_remote` does not know (known senders take the
     /// WebRTC path directly): with comedia, the first authentic packet sets the tuple; anything else is dropped.
+    /// `class` is what `handle_datagram` already found the datagram to be.
     pub(super) fn on_plain_datagram(
         &mut self,
         now: Instant,
         socket: usize,
         from: SocketAddr,
         buf: &mut [u8],
+        class: PacketClass,
     ) {
-        let class = classify_packet(buf);
         let rtcp = match class {
             PacketClass::Rtp => false,
             PacketClass::Rtcp => true,
