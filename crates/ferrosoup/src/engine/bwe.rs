@@ -191,21 +191,39 @@ impl Bwe {
     }
 
     /// Hands the estimator the packets sent since it was last given any, oldest first.
+    ///
+    /// One guarded call for the batch, and only answers with something in them are applied: `on_sent_packet` has
+    /// one only when a congestion window is configured (it is not here), and moving each empty one costs as much as
+    /// the call.
     fn feed_sent(&mut self, now: Instant) {
         let (Some(last), Some(fed)) = (self.last_seq, self.fed_seq) else {
             return;
         };
         let first = (fed + 1).max(last - SENT_HISTORY as i64 + 1);
         self.fed_seq = Some(last);
-        for seq in first..=last {
-            let Some(slot) = self.sent.get(seq as usize & (SENT_HISTORY - 1)).copied() else {
-                continue;
-            };
-            if slot.seq != seq + 1 {
-                continue;
+        let sent = &self.sent;
+        let controller = &mut self.controller.0;
+        let fed = catch_unwind(AssertUnwindSafe(|| {
+            let mut updates = Vec::new();
+            for seq in first..=last {
+                let Some(slot) = sent.get(seq as usize & (SENT_HISTORY - 1)) else {
+                    continue;
+                };
+                if slot.seq != seq + 1 {
+                    continue;
+                }
+                let packet =
+                    sent_packet(seq, slot.send_us, slot.size, slot.probe_cluster, slot.audio);
+                let update = controller.on_sent_packet(packet);
+                if update.has_updates() {
+                    updates.push(update);
+                }
             }
-            let packet = sent_packet(seq, slot.send_us, slot.size, slot.probe_cluster, slot.audio);
-            self.call(now, |c| c.on_sent_packet(packet));
+            updates
+        }));
+        match fed {
+            Ok(updates) => updates.into_iter().for_each(|u| self.apply(now, u)),
+            Err(_) => self.restart(now),
         }
     }
 
@@ -334,17 +352,20 @@ impl Bwe {
         let controller = &mut self.controller.0;
         match catch_unwind(AssertUnwindSafe(|| f(controller))) {
             Ok(update) => self.apply(now, update),
-            Err(_) => {
-                self.resets += 1;
-                tracing::warn!(
-                    target = self.target,
-                    "bandwidth estimator rejected its input; restarting it"
-                );
-                let at = Timestamp::from_micros(self.micros(now));
-                self.controller = Controller(new_controller(at, self.target));
-                self.probes.clear();
-            }
+            Err(_) => self.restart(now),
         }
+    }
+
+    /// After the estimator panicked on its input: a new one, from the current target.
+    fn restart(&mut self, now: Instant) {
+        self.resets += 1;
+        tracing::warn!(
+            target = self.target,
+            "bandwidth estimator rejected its input; restarting it"
+        );
+        let at = Timestamp::from_micros(self.micros(now));
+        self.controller = Controller(new_controller(at, self.target));
+        self.probes.clear();
     }
 
     fn apply(&mut self, _now: Instant, update: NetworkControlUpdate) {

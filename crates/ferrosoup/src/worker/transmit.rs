@@ -160,35 +160,150 @@ impl Transmitter {
 }
 
 /// One `sendmmsg(2)` call for up to [`BATCH`] datagrams; returns how many the kernel took.
+///
+/// Only the entries in use are written: the call runs once per incoming packet, right between fan-outs, and zeroing
+/// whole arrays of headers and 128-byte address slots (13 KB of stack) would push the consumers' state out of L1.
 #[cfg(target_os = "linux")]
 fn sendmmsg(fd: std::os::fd::RawFd, datagrams: &[Datagram]) -> std::io::Result<usize> {
-    use socket2::SockAddr;
+    use std::mem::MaybeUninit;
 
-    let n = datagrams.len().min(BATCH);
-    let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-    // All on the stack, and only read by the kernel during the call.
-    let addrs: [SockAddr; BATCH] =
-        std::array::from_fn(|i| SockAddr::from(datagrams.get(i).map_or(unspecified, |d| d.to)));
-    let mut iov: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
-        iov_base: datagrams
-            .get(i)
-            .map_or(std::ptr::null_mut(), |d| d.data.as_ptr().cast_mut().cast()),
-        iov_len: datagrams.get(i).map_or(0, |d| d.data.len()),
-    });
-    // SAFETY: mmsghdr is a plain C struct for which all-zero is a valid (empty) value.
-    let mut messages: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
-    for (i, message) in messages.iter_mut().enumerate().take(n) {
-        message.msg_hdr.msg_name = addrs[i].as_ptr().cast_mut().cast();
-        message.msg_hdr.msg_namelen = addrs[i].len();
-        message.msg_hdr.msg_iov = &mut iov[i];
+    let datagrams = &datagrams[..datagrams.len().min(BATCH)];
+    let mut names = [const { MaybeUninit::<RawAddr>::uninit() }; BATCH];
+    let mut iov = [const { MaybeUninit::<libc::iovec>::uninit() }; BATCH];
+    let mut messages = [const { MaybeUninit::<libc::mmsghdr>::uninit() }; BATCH];
+    for (i, datagram) in datagrams.iter().enumerate() {
+        let (name, name_len) = RawAddr::new(datagram.to);
+        let name: *mut RawAddr = names[i].write(name);
+        let iov: *mut libc::iovec = iov[i].write(libc::iovec {
+            iov_base: datagram.data.as_ptr().cast_mut().cast(),
+            iov_len: datagram.data.len(),
+        });
+        // SAFETY: mmsghdr is a plain C struct for which all-zero is a valid (empty) value.
+        let mut message: libc::mmsghdr = unsafe { std::mem::zeroed() };
+        message.msg_hdr.msg_name = name.cast();
+        message.msg_hdr.msg_namelen = name_len;
+        message.msg_hdr.msg_iov = iov;
         message.msg_hdr.msg_iovlen = 1;
+        messages[i].write(message);
     }
-    // SAFETY: the first `n` headers point at addresses and buffers that outlive the call; the kernel only reads them
-    // (and writes each header's msg_len).
-    let sent = unsafe { libc::sendmmsg(fd, messages.as_mut_ptr(), n as libc::c_uint, 0) };
+    // SAFETY: the first `datagrams.len()` headers are initialised and point at addresses and buffers that outlive the
+    // call; the kernel reads no further, only reads them, and writes each header's msg_len. MaybeUninit<T> has T's
+    // layout.
+    let sent = unsafe {
+        libc::sendmmsg(
+            fd,
+            messages.as_mut_ptr().cast(),
+            datagrams.len() as libc::c_uint,
+            0,
+        )
+    };
     if sent < 0 {
         Err(std::io::Error::last_os_error())
     } else {
         Ok(sent as usize)
+    }
+}
+
+/// A destination as the kernel reads it: the C address of its family, 16 or 28 bytes where socket2's `SockAddr` is
+/// 132.
+#[cfg(target_os = "linux")]
+#[repr(C)]
+union RawAddr {
+    v4: libc::sockaddr_in,
+    v6: libc::sockaddr_in6,
+}
+
+#[cfg(target_os = "linux")]
+impl RawAddr {
+    /// The address and its length for `msg_namelen`.
+    fn new(addr: std::net::SocketAddr) -> (RawAddr, libc::socklen_t) {
+        match addr {
+            std::net::SocketAddr::V4(a) => (
+                RawAddr {
+                    v4: libc::sockaddr_in {
+                        sin_family: libc::AF_INET as libc::sa_family_t,
+                        sin_port: a.port().to_be(),
+                        sin_addr: libc::in_addr {
+                            s_addr: u32::from_ne_bytes(a.ip().octets()),
+                        },
+                        sin_zero: [0; 8],
+                    },
+                },
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            ),
+            std::net::SocketAddr::V6(a) => (
+                RawAddr {
+                    v6: libc::sockaddr_in6 {
+                        sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                        sin6_port: a.port().to_be(),
+                        // As std and socket2 pass it: the value as given, the caller's byte order.
+                        sin6_flowinfo: a.flowinfo(),
+                        sin6_addr: libc::in6_addr {
+                            s6_addr: a.ip().octets(),
+                        },
+                        sin6_scope_id: a.scope_id(),
+                    },
+                },
+                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+            ),
+        }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    /// The kernel must read the same bytes as from the `SockAddr` this replaced.
+    #[test]
+    fn raw_addresses_match_socket2() {
+        for addr in [
+            "127.0.0.1:5004",
+            "192.168.1.20:65535",
+            "[::1]:40000",
+            "[fe80::1%3]:9",
+        ] {
+            let addr: SocketAddr = addr.parse().expect("address");
+            let (raw, len) = RawAddr::new(addr);
+            let expected = socket2::SockAddr::from(addr);
+            assert_eq!(len, expected.len(), "{addr}");
+            // SAFETY: both point at `len` initialised bytes (the union's active member is at least that long).
+            let (ours, theirs) = unsafe {
+                (
+                    std::slice::from_raw_parts((&raw as *const RawAddr).cast::<u8>(), len as usize),
+                    std::slice::from_raw_parts(expected.as_ptr().cast::<u8>(), len as usize),
+                )
+            };
+            assert_eq!(ours, theirs, "{addr}");
+        }
+    }
+
+    #[test]
+    fn one_call_sends_to_every_destination() {
+        let sender = UdpSocket::bind("127.0.0.1:0").expect("bind sender");
+        let receivers: Vec<UdpSocket> = (0..3)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").expect("bind receiver"))
+            .collect();
+        let datagrams: Vec<Datagram> = receivers
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Datagram {
+                socket: 0,
+                to: r.local_addr().expect("address"),
+                data: vec![i as u8; 10 + i],
+            })
+            .collect();
+        assert_eq!(
+            sendmmsg(sender.as_raw_fd(), &datagrams).expect("sendmmsg"),
+            3
+        );
+        for (i, receiver) in receivers.iter().enumerate() {
+            let mut buf = [0u8; 64];
+            let (n, from) = receiver.recv_from(&mut buf).expect("receive");
+            assert_eq!(&buf[..n], &vec![i as u8; 10 + i][..]);
+            assert_eq!(from, sender.local_addr().expect("address"));
+        }
     }
 }
