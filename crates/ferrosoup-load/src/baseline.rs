@@ -10,7 +10,8 @@
 //!   `--burst` at a time.
 //! - The forwarder is an event loop as a server's worker is: its socket registered with mio (readable and writable,
 //!   edge-triggered, as tokio registers it), it sleeps in `epoll_wait`, reads what came, and sends one copy per
-//!   subscriber in one `sendmmsg`. With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM
+//!   subscriber in one `sendmmsg`, from a second socket that nothing waits on (as ferrosoup's workers send from a
+//!   twin of their socket: freeing a sent datagram then wakes no epoll entry). With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM
 //!   open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
 //!   no RTCP, no bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
@@ -265,6 +266,9 @@ fn forward(
         Interest::READABLE | Interest::WRITABLE,
     )?;
     let mut events = Events::with_capacity(8);
+    // The sinks do not look at the source port, so the twin need not share the forwarder's.
+    let sender = UdpSocket::bind(SocketAddr::new(socket.local_addr()?.ip(), 0))?;
+    sender.set_nonblocking(true)?;
     let inbound = key(1)?;
     let outbound = (0..sinks.len())
         .map(|i| key(2 + (i % 200) as u8))
@@ -318,8 +322,14 @@ fn forward(
                     plain_len
                 };
             }
-            let fd = socket.as_raw_fd();
-            let sent = send_all(fd, &copies, &lengths, &names, &mut poll, &mut events);
+            let sent = send_all(
+                sender.as_raw_fd(),
+                &copies,
+                &lengths,
+                &names,
+                &mut poll,
+                &mut events,
+            );
             shared.sent.fetch_add(sent as u64, Ordering::Relaxed);
         }
     }

@@ -16,6 +16,8 @@ use crate::worker::Command;
 /// was aborted.
 pub(crate) struct Sockets {
     pub udp: Vec<Option<UdpSocket>>,
+    /// Send twins of the first slots (`sockets.rs`), by the same index; the others send from `udp`.
+    pub twins: Vec<Option<std::net::UdpSocket>>,
     pub _released: tokio::sync::watch::Sender<()>,
 }
 
@@ -33,6 +35,7 @@ pub(crate) async fn run(
     let mut added: Vec<UdpSocket> = Vec::new();
     loop {
         let sockets = &owned.udp;
+        let twins = &owned.twins;
         let deadline = engine
             .poll_timeout()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
@@ -53,7 +56,7 @@ pub(crate) async fn run(
                         break;
                     };
                     let arrival = message.arrival();
-                    handle_input(&mut engine, &mut transmitter, sockets, arrival, "pipe", |e| {
+                    handle_input(&mut engine, &mut transmitter, sockets, twins, arrival, "pipe", |e| {
                         e.handle_pipe(now, message)
                     })
                     .await;
@@ -66,7 +69,7 @@ pub(crate) async fn run(
                     let Some((from, datagram, arrival)) = receiver.get(i) else {
                         continue;
                     };
-                    handle_input(&mut engine, &mut transmitter, sockets, arrival, "datagram", |e| {
+                    handle_input(&mut engine, &mut transmitter, sockets, twins, arrival, "datagram", |e| {
                         e.handle_datagram(now, index, from, datagram)
                     })
                     .await;
@@ -74,12 +77,14 @@ pub(crate) async fn run(
             }
             _ = tokio::time::sleep_until(deadline.into()) => guarded("timer", || engine.handle_timeout(Instant::now())),
         }
-        transmitter.flush(&mut engine, sockets).await;
+        transmitter.flush(&mut engine, sockets, twins).await;
         adopt_sockets(&mut engine, &mut owned.udp, &mut added);
         release_sockets(&mut engine, &mut owned.udp);
     }
     engine.close(Instant::now());
-    transmitter.flush(&mut engine, &owned.udp).await;
+    transmitter
+        .flush(&mut engine, &owned.udp, &owned.twins)
+        .await;
 }
 
 /// Hands the engine one input (a datagram or a piped packet) that arrived at `arrival`, notes what it queued for the
@@ -90,6 +95,7 @@ async fn handle_input(
     engine: &mut Engine,
     transmitter: &mut Transmitter,
     sockets: &[Option<UdpSocket>],
+    twins: &[Option<std::net::UdpSocket>],
     arrival: u64,
     what: &str,
     step: impl FnOnce(&mut Engine),
@@ -99,7 +105,7 @@ async fn handle_input(
     guarded(what, || step(engine));
     transmitter.caused(engine.queued().saturating_sub(queued), arrival);
     if engine.queued() >= SEND_BATCH / 2 {
-        transmitter.flush(engine, sockets).await;
+        transmitter.flush(engine, sockets, twins).await;
     }
 }
 

@@ -112,12 +112,17 @@ impl Worker {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let mut twins = Vec::with_capacity(bound.len());
         let udp = {
-            // Sockets register with the reactor of the runtime they are created in: the worker's.
+            // Sockets register with the reactor of the runtime they are created in: the worker's. Twins only send,
+            // so they are never registered.
             let _worker_runtime = runtime.enter();
             bound
                 .into_iter()
-                .map(|s| tokio::net::UdpSocket::from_std(s.socket).map(Some))
+                .map(|s| {
+                    twins.push(s.twin);
+                    tokio::net::UdpSocket::from_std(s.socket).map(Some)
+                })
                 .collect::<std::io::Result<Vec<_>>>()?
         };
         let (tx, rx) = mpsc::unbounded_channel();
@@ -125,6 +130,7 @@ impl Worker {
         let (released_tx, released) = tokio::sync::watch::channel(());
         let sockets = driver::Sockets {
             udp,
+            twins,
             _released: released_tx,
         };
         let task = runtime.spawn(driver::run(engine, sockets, rx, pipe_rx));

@@ -4,6 +4,8 @@
 //! fan-out is dominated by the kernel's per-call overhead. On Linux the queue goes out with `sendmmsg(2)`, up to
 //! [`BATCH`] datagrams per call; elsewhere (macOS and Windows, where Tauri apps also run) one `send_to` per datagram.
 //! UDP GSO is not used: it needs every segment of a call to go to the same address, which fan-out never gives.
+//! A worker socket's datagrams leave from its send twin where it has one (`sockets.rs`), so that freeing them wakes
+//! no epoll entry.
 //!
 //! The transmitter also measures the worker's latency: the driver tells it how many datagrams each input caused and
 //! when that input arrived, and once the kernel has taken a datagram its time in the worker is recorded
@@ -61,7 +63,12 @@ impl Transmitter {
 
     /// Sends everything the engine has queued, in order, and gives the buffers back to the engine's pool. A datagram
     /// that cannot be sent (no route, socket error) is dropped, as UDP would; a full socket buffer is waited out.
-    pub async fn flush(&mut self, engine: &mut Engine, sockets: &[Option<UdpSocket>]) {
+    pub async fn flush(
+        &mut self,
+        engine: &mut Engine,
+        sockets: &[Option<UdpSocket>],
+        twins: &[Option<std::net::UdpSocket>],
+    ) {
         let mut carry = engine.poll_transmit();
         while let Some(first) = carry.take() {
             let socket_index = first.socket;
@@ -76,7 +83,8 @@ impl Transmitter {
                 }
             }
             if let Some(socket) = sockets.get(socket_index).and_then(Option::as_ref) {
-                self.send_batch(socket, engine.latency_mut()).await;
+                let twin = twins.get(socket_index).and_then(Option::as_ref);
+                self.send_batch(socket, twin, engine.latency_mut()).await;
             }
             self.arrivals.clear();
             for datagram in self.batch.drain(..) {
@@ -110,17 +118,28 @@ impl Transmitter {
         }
     }
 
+    /// Sends the batch from `twin` (the socket's send twin, `sockets.rs`) where there is one, else from `socket`.
+    /// A full buffer is waited out on `socket`, which the runtime watches: the twin's own buffer filling up sends the
+    /// rest from there.
     #[cfg(target_os = "linux")]
-    async fn send_batch(&mut self, socket: &UdpSocket, latency: &mut LatencyHistogram) {
+    async fn send_batch(
+        &mut self,
+        socket: &UdpSocket,
+        twin: Option<&std::net::UdpSocket>,
+        latency: &mut LatencyHistogram,
+    ) {
         use std::os::fd::AsRawFd;
         let fd = socket.as_raw_fd();
+        let mut twin = twin;
         let mut done = 0;
         while done < self.batch.len() {
             let pending = &self.batch[done..];
-            let sent = match pending {
+            let sent = match (twin, pending) {
+                (Some(twin), [one]) => twin.send_to(&one.data, one.to).map(|_| 1),
+                (Some(twin), _) => sendmmsg(twin.as_raw_fd(), pending),
                 // One datagram (a plain transport's socket gets one per incoming packet): no batch to set up.
-                [one] => socket.try_send_to(&one.data, one.to).map(|_| 1),
-                _ => socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)),
+                (None, [one]) => socket.try_send_to(&one.data, one.to).map(|_| 1),
+                (None, _) => socket.try_io(tokio::io::Interest::WRITABLE, || sendmmsg(fd, pending)),
             };
             match sent {
                 Ok(sent) => {
@@ -129,6 +148,9 @@ impl Transmitter {
                     done += sent;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if twin.take().is_some() {
+                        continue;
+                    }
                     if socket.writable().await.is_err() {
                         return;
                     }
@@ -143,7 +165,12 @@ impl Transmitter {
     }
 
     #[cfg(not(target_os = "linux"))]
-    async fn send_batch(&mut self, socket: &UdpSocket, latency: &mut LatencyHistogram) {
+    async fn send_batch(
+        &mut self,
+        socket: &UdpSocket,
+        _twin: Option<&std::net::UdpSocket>,
+        latency: &mut LatencyHistogram,
+    ) {
         for (i, datagram) in self.batch.iter().enumerate() {
             let sent = match socket.try_send_to(&datagram.data, datagram.to) {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
