@@ -140,6 +140,8 @@ fn bind_with_twin(
         }
         if let Err(e) = steer_to_first(&socket) {
             tracing::debug!("no send twin for {at}: {e}");
+            // Without the program a group could split the socket's traffic: let nothing join it.
+            let _ = setsockopt(&socket, libc::SO_REUSEPORT, &(0 as libc::c_int));
             return Ok((socket.into(), None));
         }
         let twin = new_socket(at).and_then(|twin| {
