@@ -11,8 +11,9 @@
 //! - The forwarder is an event loop as a server's worker is: its socket registered with mio (readable and writable,
 //!   edge-triggered, as tokio registers it), it sleeps in `epoll_wait`, reads what came, and sends one copy per
 //!   subscriber in one `sendmmsg`, from a second socket that nothing waits on (as ferrosoup's workers send from a
-//!   twin of their socket: freeing a sent datagram then wakes no epoll entry). With the WebRTC transport (the default) it also does what SRTP costs: AES-128-GCM
-//!   open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
+//!   twin of their socket: freeing a sent datagram then wakes no epoll entry; a full buffer falls back to the
+//!   registered socket, as theirs does). With the WebRTC transport (the default) it also does what SRTP costs:
+//!   AES-128-GCM open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
 //!   no RTCP, no bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
 //!   runtime threads are; with `--receive-every`, the sink threads read them on a tick instead, as its subscribers
@@ -323,7 +324,7 @@ fn forward(
                 };
             }
             let sent = send_all(
-                sender.as_raw_fd(),
+                [sender.as_raw_fd(), socket.as_raw_fd()],
                 &copies,
                 &lengths,
                 &names,
@@ -336,15 +337,17 @@ fn forward(
     Ok(())
 }
 
-/// Sends copy `i` to `names[i]` for every subscriber, [`SEND_BATCH`] per `sendmmsg`; returns how many left.
+/// Sends copy `i` to `names[i]` for every subscriber, [`SEND_BATCH`] per `sendmmsg`; returns how many left. They
+/// leave from `fds[0]`, the unwatched sender, until its buffer is full, then from `fds[1]`, the socket `poll` watches.
 fn send_all(
-    fd: RawFd,
+    fds: [RawFd; 2],
     copies: &[Vec<u8>],
     lengths: &[usize],
     names: &[socket2::SockAddr],
     poll: &mut Poll,
     events: &mut Events,
 ) -> usize {
+    let [mut fd, watched] = fds;
     let mut done = 0;
     while done < copies.len() {
         let n = (copies.len() - done).min(SEND_BATCH);
@@ -368,6 +371,10 @@ fn send_all(
         match sent {
             s if s > 0 => done += s as usize,
             _ if std::io::Error::last_os_error().kind() == ErrorKind::WouldBlock => {
+                if fd != watched {
+                    fd = watched;
+                    continue;
+                }
                 // Wait for room in the send buffer (or anything: the next try tells).
                 let _ = poll.poll(events, Some(Duration::from_millis(10)));
             }

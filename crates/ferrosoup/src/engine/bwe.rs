@@ -193,8 +193,9 @@ impl Bwe {
     /// Hands the estimator the packets sent since it was last given any, oldest first.
     ///
     /// One guarded call for the batch, and only answers with something in them are applied: `on_sent_packet` has
-    /// one only when a congestion window is configured (it is not here), and moving each empty one costs as much as
-    /// the call.
+    /// one only when a congestion window is configured (it is not here), and moving each empty one cost about as much
+    /// as the call (`perf`: 0.5 % of the worker's samples each). If the estimator panics, the rest of the batch goes
+    /// with it: the new one starts from the current target without history, as after any other panic.
     fn feed_sent(&mut self, now: Instant) {
         let (Some(last), Some(fed)) = (self.last_seq, self.fed_seq) else {
             return;

@@ -112,17 +112,13 @@ impl Worker {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let mut twins = Vec::with_capacity(bound.len());
+        let (udp, twins): (Vec<_>, Vec<_>) = bound.into_iter().map(|s| (s.socket, s.twin)).unzip();
         let udp = {
             // Sockets register with the reactor of the runtime they are created in: the worker's. Twins only send,
             // so they are never registered.
             let _worker_runtime = runtime.enter();
-            bound
-                .into_iter()
-                .map(|s| {
-                    twins.push(s.twin);
-                    tokio::net::UdpSocket::from_std(s.socket).map(Some)
-                })
+            udp.into_iter()
+                .map(|s| tokio::net::UdpSocket::from_std(s).map(Some))
                 .collect::<std::io::Result<Vec<_>>>()?
         };
         let (tx, rx) = mpsc::unbounded_channel();
