@@ -16,11 +16,10 @@ impl From<SrtpContext> for MediaCipher {
 }
 
 impl MediaCipher {
-    /// Asks for the context's state (see `crate::prefetch`). aws-lc's key schedule sits behind a pointer of its own
-    /// that it does not show, so that part is still read cold.
+    /// Asks for the context's state and its key's (see `crate::prefetch`).
     pub fn prefetch(&self) {
         if let MediaCipher::Srtp(context) = self {
-            crate::prefetch::lines(&**context);
+            context.prefetch();
         }
     }
 

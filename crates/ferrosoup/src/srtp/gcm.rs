@@ -11,35 +11,27 @@
 //! The SRTCP index trails the tag here (RFC 7714 §9.1), unlike the HMAC
 //! profile where it precedes it.
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM, AES_256_GCM};
-
+use super::aead::{AeadKey, NONCE_LEN};
 use super::header::{RtpHeader, RTCP_HEADER_LEN};
 use super::kdf::{Kdf, Label};
 use super::SrtpError;
 
-/// GCM authentication tag length (RFC 7714 §14.2 profiles use the full 128 bits).
-pub(crate) const TAG_LEN: usize = 16;
+pub(crate) use super::aead::TAG_LEN;
 /// Session/master salt length for the AEAD profiles (96 bits).
 pub(crate) const SALT_LEN: usize = 12;
 
-/// One AEAD key with its salt. `LessSafeKey` keeps the expanded AES key and
-/// the GHASH table, so per packet there is no key setup and no allocation.
+/// One AEAD key with its salt. The key keeps the expanded AES key and the
+/// GHASH table, so per packet there is no key setup and no allocation.
 struct Keys {
-    aead: LessSafeKey,
+    aead: AeadKey,
     salt: [u8; SALT_LEN],
 }
 
 impl Keys {
     fn from_session(key: &[u8], salt: &[u8]) -> Result<Self, SrtpError> {
-        let alg = match key.len() {
-            16 => &AES_128_GCM,
-            32 => &AES_256_GCM,
-            _ => return Err(SrtpError::BadKeyLength),
-        };
         let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| SrtpError::BadKeyLength)?;
-        let unbound = UnboundKey::new(alg, key).map_err(|_| SrtpError::Crypto)?;
         Ok(Self {
-            aead: LessSafeKey::new(unbound),
+            aead: AeadKey::new(key)?,
             salt,
         })
     }
@@ -57,7 +49,7 @@ impl Keys {
 
     /// `salt XOR (00 00 || SSRC || ROC || SEQ)` (RFC 7714 §8.1).
     #[inline]
-    fn rtp_nonce(&self, ssrc: u32, index: u64) -> Nonce {
+    fn rtp_nonce(&self, ssrc: u32, index: u64) -> [u8; NONCE_LEN] {
         let mut iv = self.salt;
         for (d, s) in iv[2..6].iter_mut().zip(ssrc.to_be_bytes()) {
             *d ^= s;
@@ -66,12 +58,12 @@ impl Keys {
         for (d, s) in iv[6..12].iter_mut().zip(index.to_be_bytes()[2..8].iter()) {
             *d ^= s;
         }
-        Nonce::assume_unique_for_key(iv)
+        iv
     }
 
     /// `salt XOR (00 00 || SSRC || 00 00 || 0 || SRTCP index)` (RFC 7714 §9.1).
     #[inline]
-    fn rtcp_nonce(&self, ssrc: u32, index: u32) -> Nonce {
+    fn rtcp_nonce(&self, ssrc: u32, index: u32) -> [u8; NONCE_LEN] {
         let mut iv = self.salt;
         for (d, s) in iv[2..6].iter_mut().zip(ssrc.to_be_bytes()) {
             *d ^= s;
@@ -82,7 +74,7 @@ impl Keys {
         {
             *d ^= s;
         }
-        Nonce::assume_unique_for_key(iv)
+        iv
     }
 }
 
@@ -117,6 +109,12 @@ impl Gcm {
         })
     }
 
+    /// Asks for the SRTP key's state (see `crate::prefetch`).
+    #[inline(always)]
+    pub(crate) fn prefetch_rtp(&self) {
+        self.rtp.aead.prefetch();
+    }
+
     /// Encrypts `buf[hdr.len..len]` with the header as AAD and writes the tag
     /// at `buf[len..]`. Returns the SRTP length.
     pub(crate) fn protect_rtp(
@@ -135,15 +133,10 @@ impl Gcm {
         let tag = self
             .rtp
             .aead
-            .seal_in_place_separate_tag(
-                self.rtp.rtp_nonce(hdr.ssrc, index),
-                Aad::from(&*aad),
-                plain,
-            )
-            .map_err(|_| SrtpError::Crypto)?;
+            .seal_in_place(&self.rtp.rtp_nonce(hdr.ssrc, index), aad, plain)?;
         tail.get_mut(..TAG_LEN)
             .ok_or(SrtpError::BufferTooSmall)?
-            .copy_from_slice(tag.as_ref());
+            .copy_from_slice(&tag);
         Ok(len + TAG_LEN)
     }
 
@@ -162,18 +155,9 @@ impl Gcm {
             .split_at_mut_checked(len - hdr.len)
             .ok_or(SrtpError::TooShort)?;
         let tag = tail.get(..TAG_LEN).ok_or(SrtpError::TooShort)?;
-        // The separate-tag form decrypts strictly in place; `open_in_place`
-        // would add a (zero-distance) memmove of the whole payload.
         self.rtp
             .aead
-            .open_in_place_separate_tag(
-                self.rtp.rtp_nonce(hdr.ssrc, index),
-                Aad::from(&*aad),
-                tag,
-                cipher,
-            )
-            .map(|_| ())
-            .map_err(|_| SrtpError::AuthFailed)
+            .open_in_place(&self.rtp.rtp_nonce(hdr.ssrc, index), aad, cipher, tag)
     }
 
     /// Encrypts `buf[8..len]`, appends the tag then `E=1 | index`.
@@ -193,13 +177,12 @@ impl Gcm {
         let tag = self
             .rtcp
             .aead
-            .seal_in_place_separate_tag(self.rtcp.rtcp_nonce(ssrc, index), Aad::from(aad), plain)
-            .map_err(|_| SrtpError::Crypto)?;
+            .seal_in_place(&self.rtcp.rtcp_nonce(ssrc, index), &aad, plain)?;
         let trailer = tail
             .get_mut(..TAG_LEN + 4)
             .ok_or(SrtpError::BufferTooSmall)?;
         let (tag_out, word_out) = trailer.split_at_mut(TAG_LEN);
-        tag_out.copy_from_slice(tag.as_ref());
+        tag_out.copy_from_slice(&tag);
         word_out.copy_from_slice(&word);
         Ok(len + TAG_LEN + 4)
     }
@@ -221,11 +204,7 @@ impl Gcm {
                 .and_then(|b| b.split_at_mut_checked(body_end - RTCP_HEADER_LEN))
                 .ok_or(SrtpError::TooShort)?;
             let tag = tail.get(..TAG_LEN).ok_or(SrtpError::TooShort)?;
-            self.rtcp
-                .aead
-                .open_in_place_separate_tag(nonce, Aad::from(aad), tag, cipher)
-                .map(|_| ())
-                .map_err(|_| SrtpError::AuthFailed)
+            self.rtcp.aead.open_in_place(&nonce, &aad, cipher, tag)
         } else {
             // Unencrypted SRTCP (RFC 7714 §9.3): the whole packet plus E|index
             // is AAD and the plaintext is empty. Rotate `tag || word` into
@@ -238,12 +217,8 @@ impl Gcm {
             let (aad, tag) = buf
                 .split_at_mut_checked(body_end + 4)
                 .ok_or(SrtpError::TooShort)?;
-            let tag = tag.get_mut(..TAG_LEN).ok_or(SrtpError::TooShort)?;
-            self.rtcp
-                .aead
-                .open_in_place(nonce, Aad::from(&*aad), tag)
-                .map(|_| ())
-                .map_err(|_| SrtpError::AuthFailed)
+            let tag = tag.get(..TAG_LEN).ok_or(SrtpError::TooShort)?;
+            self.rtcp.aead.open_in_place(&nonce, aad, &mut [], tag)
         }
     }
 }

@@ -39,6 +39,7 @@
     )
 )]
 
+mod aead;
 mod cm_hmac;
 mod gcm;
 mod header;
@@ -278,6 +279,16 @@ impl SrtpContext {
     /// The profile this context was built for.
     pub fn profile(&self) -> SrtpProfile {
         self.profile
+    }
+
+    /// Asks for what [`SrtpContext::protect_rtp`] reads (see `crate::prefetch`): the context and, for the AEAD
+    /// profiles, the RTP key's expanded key and GHASH table.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self) {
+        crate::prefetch::lines(self);
+        if let Cipher::Gcm(gcm) = &self.cipher {
+            gcm.prefetch_rtp();
+        }
     }
 
     /// Protects the RTP packet `buf[..len]` in place and returns the SRTP
