@@ -175,7 +175,6 @@ impl ConsumerState {
         })
     }
 
-    /// Whether packets flow: neither this consumer nor its producer is paused.
     /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): all of it (most of its lines
     /// are touched), its mid's bytes and the retransmission ring's next slot.
     pub fn prefetch(&self) {
@@ -186,6 +185,7 @@ impl ConsumerState {
         }
     }
 
+    /// Whether packets flow: neither this consumer nor its producer is paused.
     pub fn is_active(&self) -> bool {
         !self.paused && !self.producer_paused
     }
