@@ -34,7 +34,7 @@ use serde_json::json;
 
 use crate::media::{Phase, MIN_PAYLOAD};
 use crate::procfs::ProcessSample;
-use crate::report::{round2, Latency, ProcessFigures, ProgressState};
+use crate::report::{round2, BitrateSpread, Latency, ProcessFigures, ProgressState};
 use crate::server_status::LatencyReading;
 use crate::setup::{Context, PeerHandle, PublisherHandle};
 pub use crate::socket::Receiving;
@@ -383,6 +383,7 @@ async fn set_up_and_measure(
     let tool_after = ProcessSample::read(std::process::id())?;
     let drops_after = (procfs::udp_drops(&server_ports), procfs::udp_drops(&ports));
     let server_latency_after = read_server_latency(args, &ctx.url).await;
+    let server_estimate = read_server_estimates(args, peers).await;
     // Packets of the measurement still in flight (or being retransmitted) arrive now.
     tick(
         args,
@@ -438,6 +439,7 @@ async fn set_up_and_measure(
             (Some(before), Some(after)) => Some(after.since(&before)),
             _ => None,
         },
+        server_estimate,
         server: match (server_pid, server_before, server_after) {
             (Some(pid), Some(a), Some(b)) => Some(ProcessFigures::between(
                 pid,
@@ -481,6 +483,39 @@ async fn tick(
 
 /// The server's latency buckets, or `None` (with a note) when its `/status` cannot be read: the run goes on
 /// without the figure.
+/// The server's bandwidth estimate toward each WebRTC subscriber, read after the measurement (so the requests cost
+/// the server nothing it is measured for).
+async fn read_server_estimates(args: &Args, peers: &[PeerHandle]) -> Option<BitrateSpread> {
+    let requests = peers.iter().filter_map(|p| {
+        let id = p.estimated_transport.as_ref()?;
+        Some(async move {
+            let stats = p
+                .signal
+                .request(
+                    "getTransportStats",
+                    serde_json::json!({"transportId": id}),
+                    "transportStats",
+                )
+                .await
+                .ok()?;
+            stats
+                .as_array()?
+                .iter()
+                .find_map(|s| s["availableOutgoingBitrate"].as_u64())
+        })
+    });
+    let mut bps: Vec<u64> = stream::iter(requests)
+        .buffer_unordered(64)
+        .filter_map(|b| async move { b })
+        .collect()
+        .await;
+    let spread = BitrateSpread::of(&mut bps);
+    if spread.is_none() && !args.quiet && peers.iter().any(|p| p.estimated_transport.is_some()) {
+        eprintln!("server bandwidth estimates not read");
+    }
+    spread
+}
+
 async fn read_server_latency(args: &Args, url: &str) -> Option<LatencyReading> {
     match LatencyReading::fetch(url).await {
         Ok(reading) => Some(reading),

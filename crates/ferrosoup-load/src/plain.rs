@@ -149,6 +149,7 @@ fn start(
         task,
         local_port,
         server_ports: vec![server.port()],
+        estimated_transport: None,
     })
 }
 

@@ -10,6 +10,29 @@ use crate::media::Phase;
 use crate::procfs::ProcessSample;
 use crate::stats::RunStats;
 
+/// How a figure in bits per second spreads over the transports it was read from.
+#[derive(Debug, Clone, Serialize)]
+pub struct BitrateSpread {
+    pub transports: usize,
+    pub min_kbps: f64,
+    pub median_kbps: f64,
+    pub max_kbps: f64,
+}
+
+impl BitrateSpread {
+    /// `None` for no readings.
+    pub fn of(bps: &mut [u64]) -> Option<BitrateSpread> {
+        bps.sort_unstable();
+        let kbps = |v: u64| round2(v as f64 / 1000.0);
+        Some(BitrateSpread {
+            transports: bps.len(),
+            min_kbps: kbps(*bps.first()?),
+            median_kbps: kbps(bps[bps.len() / 2]),
+            max_kbps: kbps(*bps.last()?),
+        })
+    }
+}
+
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
@@ -93,6 +116,8 @@ pub struct Summary {
     pub latency: Latency,
     /// How long the server held the packets, arrival to send, from its `/status` (what it adds to the latency).
     pub server_latency: Option<Latency>,
+    /// The server's send-side bandwidth estimate toward the WebRTC subscribers at the end of the measurement.
+    pub server_estimate: Option<BitrateSpread>,
     pub server: Option<ProcessFigures>,
     pub tool: ProcessFigures,
     /// Reasons not to trust the figures as the server's (the tool short of CPU, streams that never started).
@@ -165,6 +190,15 @@ impl Summary {
                 format!(
                     "p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  p99.9 {:.3} ms  max {:.3} ms  ({} packets)",
                     l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.samples
+                ),
+            );
+        }
+        if let Some(e) = &s.server_estimate {
+            row(
+                "server bandwidth estimate",
+                format!(
+                    "min {:.0} kbps  median {:.0} kbps  max {:.0} kbps  ({} subscriber transports)",
+                    e.min_kbps, e.median_kbps, e.max_kbps, e.transports
                 ),
             );
         }

@@ -55,6 +55,9 @@ pub struct PeerHandle {
     pub local_port: u16,
     /// The server's media ports this peer's transport was given.
     pub server_ports: Vec<u16>,
+    /// A WebRTC subscriber's transport, whose bandwidth estimate (driven by this peer's transport-cc feedback) the
+    /// summary reports.
+    pub estimated_transport: Option<String>,
 }
 
 pub struct PublisherHandle {
@@ -219,6 +222,7 @@ async fn start(
 ) -> anyhow::Result<PeerHandle> {
     peer.start(info)?;
     let local_port = peer.local_port();
+    let subscriber = matches!(role, Role::Subscriber(_));
     let (connected_tx, connected_rx) = oneshot::channel();
     let receiving = ctx.receiving_for(&role);
     let task = tokio::spawn(webrtc::run(
@@ -243,5 +247,6 @@ async fn start(
         task,
         local_port,
         server_ports: info.candidates.iter().map(|c| c.port()).collect(),
+        estimated_transport: subscriber.then(|| info.id.clone()),
     })
 }

@@ -45,11 +45,15 @@ impl Peer {
     /// A session speaking the router's VP8 (and RTX) payload types and video extension ids, bound on `bind_ip`.
     pub fn new(router: &RouterVideo, bind_ip: std::net::IpAddr) -> anyhow::Result<Peer> {
         let mut exts = ExtensionMap::empty();
+        let mut twcc = false;
         for (id, uri) in &router.extensions {
             let ext = match *uri {
                 URI_MID => Extension::RtpMid,
                 URI_ABS_SEND_TIME => Extension::AbsoluteSendTime,
-                URI_TRANSPORT_CC => Extension::TransportSequenceNumber,
+                URI_TRANSPORT_CC => {
+                    twcc = true;
+                    Extension::TransportSequenceNumber
+                }
                 _ => continue,
             };
             exts.set(*id, ext);
@@ -76,6 +80,11 @@ impl Peer {
         let mut direct = rtc.direct_api();
         direct.set_ice_lite(false);
         direct.set_ice_controlling(true);
+        if twcc {
+            // As a browser does once transport-cc is negotiated: the server's bandwidth estimator lives on this
+            // feedback, and handling it is part of what a server costs (without it, str0m's direct API sends none).
+            direct.enable_twcc_feedback();
+        }
         Ok(Peer { rtc, socket, local })
     }
 

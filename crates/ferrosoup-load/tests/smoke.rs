@@ -82,6 +82,13 @@ async fn two_publishers_three_subscribers(extra: &[&str]) -> ferrosoup_load::Sum
         summary.latency.samples > 0 && summary.latency.p50_ms > 0.0,
         "{summary:?}"
     );
+    if !extra.contains(&"plain") {
+        // The subscribers send transport-cc feedback, as browsers do, and the server's estimate climbs from its
+        // initial 600 kbps on it (without feedback it holds, then decays).
+        let estimate = summary.server_estimate.as_ref().expect("estimates read");
+        assert_eq!(estimate.transports, 3, "{summary:?}");
+        assert!(estimate.min_kbps > 600.0, "{summary:?}");
+    }
     let s = summary.server.as_ref().expect("server figures");
     assert!(s.rss_mb > 0.0 && s.cpu_percent > 0.0, "{summary:?}");
     server.stop().await;
