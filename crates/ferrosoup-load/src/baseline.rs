@@ -16,8 +16,8 @@
 //!   AES-128-GCM open of each input once and seal of each copy under the subscriber's own key, as an SFU must. No RTP rewriting,
 //!   no RTCP, no bandwidth estimation, no allocation per packet.
 //! - Subscribers are plain sockets drained by `--threads` sink threads blocked in `epoll_wait`, as the load tool's
-//!   runtime threads are; with `--receive-every`, the sink threads read them on a tick instead, as its subscribers
-//!   then do.
+//!   runtime threads are; with `--receive-every`, the sink threads read them on a tick instead and have the kernel
+//!   stamp each datagram, as its subscribers then do.
 //!
 //! The forwarder's CPU (its thread's CPU clock, read from the main thread at the measurement's start and end) is the
 //! floor; a server's figure for the same command, measured right before or after, minus the floor is what the server
@@ -405,6 +405,14 @@ fn sink(sockets: Vec<UdpSocket>, receiving: Receiving, shared: &Shared) -> std::
             shared.received.fetch_add(1, Ordering::Relaxed);
         }
     };
+    if matches!(receiving, Receiving::Every(_)) {
+        // The tool's subscribers reading on a tick have the kernel stamp what they receive; so do these. Once any
+        // socket asks, the kernel reads the clock for every datagram delivered on the host, which on `lo` is paid
+        // inside the sender's `sendmmsg`: part of the floor, as it is part of a server's figure.
+        for s in &sockets {
+            crate::socket::enable_receive_timestamps(s)?;
+        }
+    }
     let mut sockets = sockets
         .into_iter()
         .map(|s| {

@@ -44,6 +44,11 @@ pub enum PeerSocket {
     },
 }
 
+/// Asks the kernel to stamp each datagram `socket` receives (`SO_TIMESTAMPNS`), as [`Receiving::Every`] peers do.
+pub fn enable_receive_timestamps(socket: &std::net::UdpSocket) -> io::Result<()> {
+    stamped::enable(socket)
+}
+
 impl PeerSocket {
     /// Takes a non-blocking socket; registers it with the reactor only for [`Receiving::OnArrival`].
     pub fn new(socket: std::net::UdpSocket, receiving: Receiving) -> io::Result<PeerSocket> {
@@ -52,7 +57,7 @@ impl PeerSocket {
                 socket,
             )?)),
             Receiving::Every(period) => {
-                stamped::enable(&socket)?;
+                enable_receive_timestamps(&socket)?;
                 Ok(PeerSocket::Polled {
                     socket,
                     period,
