@@ -24,11 +24,12 @@ impl BitrateSpread {
     pub fn of(bps: &mut [u64]) -> Option<BitrateSpread> {
         bps.sort_unstable();
         let kbps = |v: u64| round2(v as f64 / 1000.0);
+        let (&min, &median, &max) = (bps.first()?, bps.get(bps.len() / 2)?, bps.last()?);
         Some(BitrateSpread {
             transports: bps.len(),
-            min_kbps: kbps(*bps.first()?),
-            median_kbps: kbps(bps[bps.len() / 2]),
-            max_kbps: kbps(*bps.last()?),
+            min_kbps: kbps(min),
+            median_kbps: kbps(median),
+            max_kbps: kbps(max),
         })
     }
 }
@@ -331,5 +332,21 @@ impl ProgressState {
             started.elapsed().as_secs_f64()
         );
         *self = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BitrateSpread;
+
+    #[test]
+    fn a_spread_of_estimates() {
+        assert!(BitrateSpread::of(&mut []).is_none());
+        let s = BitrateSpread::of(&mut [900_000, 600_000, 1_234_567]).unwrap();
+        assert_eq!(s.transports, 3);
+        assert_eq!(
+            (s.min_kbps, s.median_kbps, s.max_kbps),
+            (600.0, 900.0, 1234.57)
+        );
     }
 }

@@ -87,8 +87,8 @@ impl AeadKey {
         }
     }
 
-    /// Checks `tag` over `aad` and `data`, and decrypts `data` in place. On failure `data` is left as it was, or
-    /// zeroed where aws-lc had decrypted it.
+    /// Checks `tag` over `aad` and `data`, and decrypts `data` in place. On failure aws-lc zeroes `data`, so that no
+    /// unauthenticated plaintext is left in it.
     pub(crate) fn open_in_place(
         &self,
         nonce: &[u8; NONCE_LEN],
