@@ -493,7 +493,7 @@ async fn read_server_estimates(args: &Args, peers: &[PeerHandle]) -> Option<Bitr
                 .signal
                 .request(
                     "getTransportStats",
-                    serde_json::json!({"transportId": id}),
+                    json!({"transportId": id}),
                     "transportStats",
                 )
                 .await

@@ -45,19 +45,16 @@ impl Peer {
     /// A session speaking the router's VP8 (and RTX) payload types and video extension ids, bound on `bind_ip`.
     pub fn new(router: &RouterVideo, bind_ip: std::net::IpAddr) -> anyhow::Result<Peer> {
         let mut exts = ExtensionMap::empty();
-        let mut twcc = false;
         for (id, uri) in &router.extensions {
             let ext = match *uri {
                 URI_MID => Extension::RtpMid,
                 URI_ABS_SEND_TIME => Extension::AbsoluteSendTime,
-                URI_TRANSPORT_CC => {
-                    twcc = true;
-                    Extension::TransportSequenceNumber
-                }
+                URI_TRANSPORT_CC => Extension::TransportSequenceNumber,
                 _ => continue,
             };
             exts.set(*id, ext);
         }
+        let twcc = exts.id_of(Extension::TransportSequenceNumber).is_some();
         let mut config = Rtc::builder()
             .set_rtp_mode(true)
             .clear_codecs()

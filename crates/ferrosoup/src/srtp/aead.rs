@@ -60,19 +60,20 @@ impl AeadKey {
     ) -> Result<[u8; TAG_LEN], SrtpError> {
         let mut tag = [0u8; TAG_LEN];
         let mut tag_len = 0usize;
-        // SAFETY: the context is live (see `ctx`). `out` and `in` are the same buffer of `data.len()` bytes, which
+        let in_place = data.as_mut_ptr();
+        // SAFETY: the context is live (see `ctx`). `out` and `in` are the same pointer to `data.len()` bytes, which
         // aws-lc allows ("in and out may alias exactly"); the tag buffer holds `TAG_LEN` bytes, as passed; nonce and
         // AAD are valid for the lengths given and only read; there is no extra input.
         let ok = unsafe {
             ffi::EVP_AEAD_CTX_seal_scatter(
                 self.ctx.as_ptr(),
-                data.as_mut_ptr(),
+                in_place,
                 tag.as_mut_ptr(),
                 &mut tag_len,
                 TAG_LEN,
                 nonce.as_ptr(),
                 NONCE_LEN,
-                data.as_ptr(),
+                in_place,
                 data.len(),
                 std::ptr::null(),
                 0,
@@ -99,15 +100,16 @@ impl AeadKey {
         if tag.len() != TAG_LEN {
             return Err(SrtpError::AuthFailed);
         }
-        // SAFETY: as in `seal_in_place`: a live context, `out` aliasing `in` exactly, every other buffer valid for its
-        // length and only read.
+        let in_place = data.as_mut_ptr();
+        // SAFETY: as in `seal_in_place`: a live context, `out` and `in` the same pointer, every other buffer valid for
+        // its length and only read.
         let ok = unsafe {
             ffi::EVP_AEAD_CTX_open_gather(
                 self.ctx.as_ptr(),
-                data.as_mut_ptr(),
+                in_place,
                 nonce.as_ptr(),
                 NONCE_LEN,
-                data.as_ptr(),
+                in_place,
                 data.len(),
                 tag.as_ptr(),
                 tag.len(),

@@ -140,8 +140,12 @@ fn bind_with_twin(
         }
         if let Err(e) = steer_to_first(&socket) {
             tracing::debug!("no send twin for {at}: {e}");
-            // Without the program a group could split the socket's traffic: let nothing join it.
-            let _ = setsockopt(&socket, libc::SO_REUSEPORT, &(0 as libc::c_int));
+            // Without the program a group could split the socket's traffic: let nothing join it, or, if even that
+            // is refused, give the port up and bind it plainly.
+            if setsockopt(&socket, libc::SO_REUSEPORT, &(0 as libc::c_int)).is_err() {
+                drop(socket);
+                return bind_one(at).map(|s| (s, None));
+            }
             return Ok((socket.into(), None));
         }
         let twin = new_socket(at).and_then(|twin| {
