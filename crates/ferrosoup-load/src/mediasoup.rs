@@ -11,6 +11,12 @@ pub const URI_ABS_SEND_TIME: &str = "http://www.webrtc.org/experiments/rtp-hdrex
 pub const URI_TRANSPORT_CC: &str =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 
+/// The stream a mediasoup server sends bandwidth probes on (padding-only packets), to every receive transport: its
+/// mid, SSRC and payload type, as mediasoup-client knows them without being told (`probator` consumer).
+pub const PROBATOR_MID: &str = "probator";
+pub const PROBATOR_SSRC: u32 = 1234;
+pub const PROBATOR_PT: u8 = 127;
+
 /// What the tool uses of the router's capabilities: VP8 (and its RTX) and the video header-extension ids.
 #[derive(Debug, Clone)]
 pub struct RouterVideo {

@@ -140,6 +140,7 @@ pub async fn subscriber(
     let signal = join(ctx, room, &name, Some(&caps)).await?;
     let mut peer = Peer::new(&ctx.router, ctx.bind_ip)?;
     let info = create_transport(&signal, &mut peer, "recv").await?;
+    peer.declare_probator();
     let mut consumers = Vec::with_capacity(producers.len());
     for producer_id in producers {
         let data = signal

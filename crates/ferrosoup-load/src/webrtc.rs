@@ -21,7 +21,10 @@ use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
 use tokio::sync::{oneshot, watch};
 
 use crate::media::VideoSource;
-use crate::mediasoup::{RouterVideo, TransportInfo, URI_ABS_SEND_TIME, URI_MID, URI_TRANSPORT_CC};
+use crate::mediasoup::{
+    RouterVideo, TransportInfo, PROBATOR_MID, PROBATOR_PT, PROBATOR_SSRC, URI_ABS_SEND_TIME,
+    URI_MID, URI_TRANSPORT_CC,
+};
 use crate::pacing::{pace, Sending};
 use crate::socket::{arrived_ns, PeerSocket, Receiving};
 use crate::stats::{RunStats, SubscriberStats};
@@ -68,6 +71,17 @@ impl Peer {
             None,
             FormatParams::default(),
         );
+        if router.vp8_pt != PROBATOR_PT && router.rtx_pt != Some(PROBATOR_PT) {
+            // The probator's payload type, so that str0m accepts its probes (see `declare_probator`).
+            config.codec_config().add_config(
+                Pt::new_with_value(PROBATOR_PT),
+                None,
+                Codec::Vp8,
+                Frequency::new(90_000).ok_or_else(|| anyhow!("90 kHz clock"))?,
+                None,
+                FormatParams::default(),
+            );
+        }
         let mut rtc = config.build(Instant::now());
 
         let socket = bind_udp(SocketAddr::new(bind_ip, 0))?;
@@ -125,6 +139,12 @@ impl Peer {
         let mid = Mid::from(mid);
         direct.declare_media(mid, MediaKind::Video);
         direct.declare_stream_tx(Ssrc::from(ssrc), rtx_ssrc.map(Ssrc::from), mid, None);
+    }
+
+    /// Receives the server's bandwidth probes, as mediasoup-client does with its `probator` consumer. Without it str0m
+    /// drops them unread, no transport-cc feedback covers them, and the server's probes never raise its estimate.
+    pub fn declare_probator(&mut self) {
+        self.declare_recv(PROBATOR_MID, PROBATOR_SSRC, None);
     }
 
     pub fn declare_recv(&mut self, mid: &str, ssrc: u32, rtx_ssrc: Option<u32>) {
