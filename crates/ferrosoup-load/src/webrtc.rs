@@ -63,24 +63,21 @@ impl Peer {
             .clear_codecs()
             .set_extension_map(exts)
             .set_stats_interval(None);
-        config.codec_config().add_config(
-            Pt::new_with_value(router.vp8_pt),
-            router.rtx_pt.map(Pt::new_with_value),
-            Codec::Vp8,
-            Frequency::new(90_000).ok_or_else(|| anyhow!("90 kHz clock"))?,
-            None,
-            FormatParams::default(),
-        );
-        if router.vp8_pt != PROBATOR_PT && router.rtx_pt != Some(PROBATOR_PT) {
-            // The probator's payload type, so that str0m accepts its probes (see `declare_probator`).
+        let clock = Frequency::new(90_000).ok_or_else(|| anyhow!("90 kHz clock"))?;
+        let mut vp8 = |pt: u8, rtx: Option<u8>| {
             config.codec_config().add_config(
-                Pt::new_with_value(PROBATOR_PT),
-                None,
+                Pt::new_with_value(pt),
+                rtx.map(Pt::new_with_value),
                 Codec::Vp8,
-                Frequency::new(90_000).ok_or_else(|| anyhow!("90 kHz clock"))?,
+                clock,
                 None,
                 FormatParams::default(),
             );
+        };
+        vp8(router.vp8_pt, router.rtx_pt);
+        if router.vp8_pt != PROBATOR_PT && router.rtx_pt != Some(PROBATOR_PT) {
+            // The probator's payload type, so that str0m accepts its probes (see `declare_probator`).
+            vp8(PROBATOR_PT, None);
         }
         let mut rtc = config.build(Instant::now());
 
