@@ -142,12 +142,16 @@ impl Bwe {
         at.saturating_duration_since(self.epoch).as_micros() as i64
     }
 
-    /// Asks for what [`Bwe::on_sent`] reads and writes (see `crate::prefetch`): its counters and the history slot of
-    /// the next sequence number.
+    /// Asks for what [`Bwe::on_sent`] reads and writes of the estimator itself (see `crate::prefetch`): its counters.
     pub fn prefetch(&self) {
         crate::prefetch::line(&self.last_seq);
         crate::prefetch::line(&self.fed_seq);
         crate::prefetch::line(&self.epoch);
+    }
+
+    /// Asks for the history slot of the next sequence number, whose address comes from the counters: call it after
+    /// [`Bwe::prefetch`].
+    pub fn prefetch_slot(&self) {
         let next = self.last_seq.map_or(0, |last| last + 1);
         if let Some(slot) = self.sent.get(next as usize & (SENT_HISTORY - 1)) {
             crate::prefetch::line(slot);

@@ -16,10 +16,17 @@ impl From<SrtpContext> for MediaCipher {
 }
 
 impl MediaCipher {
-    /// Asks for the context's state and its key's (see `crate::prefetch`).
+    /// Asks for the context's state (see `crate::prefetch`).
     pub fn prefetch(&self) {
         if let MediaCipher::Srtp(context) = self {
             context.prefetch();
+        }
+    }
+
+    /// Asks for the key's state, whose address is in the context: call it after [`MediaCipher::prefetch`].
+    pub fn prefetch_key(&self) {
+        if let MediaCipher::Srtp(context) = self {
+            context.prefetch_key();
         }
     }
 
@@ -27,6 +34,17 @@ impl MediaCipher {
         match self {
             MediaCipher::Srtp(c) => c.protect_rtp(buf, len),
             MediaCipher::Clear => clear_len(buf, len),
+        }
+    }
+
+    /// See [`SrtpContext::protect_rtp_append`]; in the clear, `tail` is appended.
+    pub fn protect_rtp_append(&mut self, buf: &mut Vec<u8>, tail: &[u8]) -> Result<(), SrtpError> {
+        match self {
+            MediaCipher::Srtp(c) => c.protect_rtp_append(buf, tail),
+            MediaCipher::Clear => {
+                buf.extend_from_slice(tail);
+                Ok(())
+            }
         }
     }
 

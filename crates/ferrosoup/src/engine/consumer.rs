@@ -175,13 +175,17 @@ impl ConsumerState {
         })
     }
 
-    /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): all of it (most of its lines
-    /// are touched), its mid's bytes and the retransmission ring's next slot.
-    pub fn prefetch(&self) {
-        crate::prefetch::lines(self);
-        crate::prefetch::line(self.mid.as_bytes());
-        if let Some(sent) = &self.sent {
-            sent.prefetch_next();
+    /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): at depth 0 all of it (most
+    /// of its lines are touched), at 1 what its fields point to: its mid's bytes and the retransmission ring's next
+    /// slot.
+    pub fn prefetch(&self, depth: usize) {
+        if depth == 0 {
+            crate::prefetch::lines(self);
+        } else {
+            crate::prefetch::line(self.mid.as_bytes());
+            if let Some(sent) = &self.sent {
+                sent.prefetch_next();
+            }
         }
     }
 

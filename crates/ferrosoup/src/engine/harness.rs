@@ -14,6 +14,8 @@ use tokio::sync::oneshot;
 
 use super::{Engine, LocalCandidate};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
+#[cfg(test)]
+use crate::rtp::RTP_HEADER_LEN;
 use crate::rtp::{classify_packet, PacketClass, RtpPacket};
 use crate::rtp_parameters::{MediaKind, RtpParameters};
 use crate::srtp::{SrtpContext, SrtpError, SrtpProfile};
@@ -65,6 +67,8 @@ pub struct Harness {
     pub bad_output: u64,
     /// RTP packets that reached the subscriber.
     pub delivered: u64,
+    /// The last of them, decrypted.
+    pub last_delivered: Vec<u8>,
     /// The consumers' SSRCs (video, audio): random, so feedback from the subscriber names them as 1 and 2.
     consumer_ssrcs: Vec<u32>,
 }
@@ -142,17 +146,32 @@ impl Harness {
             scratch: Vec::with_capacity(2048),
             bad_output: 0,
             delivered: 0,
+            last_delivered: Vec::new(),
             consumer_ssrcs,
         };
         for sender in [Sender::Publisher, Sender::Subscriber] {
             let port = harness.peer(sender)?.address.port();
             harness.stun_check(sender, port, true, true, "remote");
-            let t = harness.transport_of(sender)?;
-            let (k_in, k_out) = keys(sender);
-            t.srtp_in = Some(SrtpContext::new(PROFILE, &k_in.0, &k_in.1).ok()?.into());
-            t.srtp_out = Some(SrtpContext::new(PROFILE, &k_out.0, &k_out.1).ok()?.into());
         }
+        harness.use_profile(PROFILE)?;
         Some(harness)
+    }
+
+    /// Keys both peers and their transports afresh with `profile` (as DTLS would have): call it before any media.
+    pub fn use_profile(&mut self, profile: SrtpProfile) -> Option<()> {
+        for sender in [Sender::Publisher, Sender::Subscriber] {
+            let (seed_in, seed_out) = seeds(sender);
+            let t = self.transport_of(sender)?;
+            t.srtp_in = Some(context(profile, seed_in)?.into());
+            t.srtp_out = Some(context(profile, seed_out)?.into());
+            let peer = match sender {
+                Sender::Publisher => &mut self.publisher,
+                _ => &mut self.subscriber,
+            };
+            peer.tx = context(profile, seed_in)?;
+            peer.rx = context(profile, seed_out)?;
+        }
+        Some(())
     }
 
     /// The engine's state counts and drop counters.
@@ -314,10 +333,13 @@ impl Harness {
                 };
                 // Retransmissions answer NACKs with an index the peer already saw when RTX is not negotiated.
                 match result {
-                    Ok(_)
+                    Ok(n)
                         if to_subscriber && classify_packet(&datagram.data) == PacketClass::Rtp =>
                     {
-                        self.delivered += 1
+                        self.delivered += 1;
+                        self.last_delivered.clear();
+                        self.last_delivered
+                            .extend_from_slice(datagram.data.get(..n).unwrap_or_default());
                     }
                     Ok(_) | Err(SrtpError::Replayed | SrtpError::TooOld) => {}
                     Err(_) => self.bad_output += 1,
@@ -369,27 +391,35 @@ fn create_peer(
     } else {
         Sender::Subscriber
     };
-    let (k_in, k_out) = keys(sender);
+    let (seed_in, seed_out) = seeds(sender);
     Some(Peer {
         transport,
         address: SocketAddr::from(([127, 0, 0, ip_last + 1], port)),
         ufrag: info.ice_parameters.username_fragment,
         password: info.ice_parameters.password,
-        tx: SrtpContext::new(PROFILE, &k_in.0, &k_in.1).ok()?,
-        rx: SrtpContext::new(PROFILE, &k_out.0, &k_out.1).ok()?,
+        tx: context(PROFILE, seed_in)?,
+        rx: context(PROFILE, seed_out)?,
     })
 }
 
-type Key = ([u8; 16], [u8; 14]);
+/// A context of `profile` whose master key and salt are `seed` repeated.
+fn context(profile: SrtpProfile, seed: u8) -> Option<SrtpContext> {
+    SrtpContext::new(
+        profile,
+        &vec![seed; profile.key_len()],
+        &vec![seed; profile.salt_len()],
+    )
+    .ok()
+}
 
 /// Fixed keys per peer: (what the peer sends with, what the engine sends to it with).
-fn keys(sender: Sender) -> (Key, Key) {
+fn seeds(sender: Sender) -> (u8, u8) {
     let seed = match sender {
         Sender::Publisher => 1,
         Sender::Subscriber => 2,
         Sender::Stranger => 3,
     };
-    (([seed; 16], [seed; 14]), ([seed + 10; 16], [seed + 10; 14]))
+    (seed, seed + 10)
 }
 
 fn video_parameters() -> Option<RtpParameters> {
@@ -454,6 +484,71 @@ pub fn vp8_packet(seq: u16, key: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A VP8 packet with a 15-bit picture id and a TL0PICIDX, a payload of distinct bytes and, if `padded`, 3 bytes of
+    /// RTP padding.
+    fn vp8_with_picture_id(seq: u16, key: bool, padded: bool) -> Vec<u8> {
+        let mut p = vp8_packet(seq, key);
+        p.truncate(RTP_HEADER_LEN);
+        let picture_id = 0x1200 + seq;
+        p.extend_from_slice(&[
+            0x90,
+            0xC0,
+            0x80 | (picture_id >> 8) as u8,
+            picture_id as u8,
+            7,
+        ]);
+        p.push(if key { 0x00 } else { 0x01 });
+        p.extend((0..1000u32).map(|i| (i * 31 + u32::from(seq)) as u8));
+        if padded {
+            p[0] |= 0x20;
+            p.extend_from_slice(&[0, 0, 3]);
+        }
+        p
+    }
+
+    #[test]
+    fn fan_out_keeps_the_payload_and_rewrites_the_vp8_descriptor_with_every_profile() {
+        for profile in [
+            SrtpProfile::Aes128CmHmacSha1_80,
+            SrtpProfile::AeadAes128Gcm,
+            SrtpProfile::AeadAes256Gcm,
+        ] {
+            let mut h = Harness::new().expect("harness");
+            h.use_profile(profile).expect("keys");
+            let mut picture_ids = Vec::new();
+            for (seq, padded) in [(1u16, false), (2, false), (3, true), (4, false)] {
+                let sent = vp8_with_picture_id(seq, seq == 1, padded);
+                h.protected(Sender::Publisher, &sent, false);
+                assert_eq!(h.delivered, u64::from(seq), "{profile:?}: {:?}", h.dump());
+                let src = RtpPacket::parse(&sent[..]).expect("source");
+                let out = RtpPacket::parse(&h.last_delivered[..]).expect("delivered");
+                assert_eq!(out.ssrc(), h.consumer_ssrcs[0], "{profile:?}");
+                assert_eq!(
+                    out.payload_len(),
+                    src.payload_len(),
+                    "{profile:?} seq {seq}"
+                );
+                assert_eq!(
+                    out.padding_len(),
+                    src.padding_len(),
+                    "{profile:?} seq {seq}"
+                );
+                // The descriptor (5 bytes here) is the consumer's; everything after it is the producer's.
+                assert_eq!(
+                    out.payload()[5..],
+                    src.payload()[5..],
+                    "{profile:?} seq {seq}"
+                );
+                picture_ids.push(u16::from_be_bytes([out.payload()[2], out.payload()[3]]) & 0x7FFF);
+            }
+            assert!(
+                picture_ids.windows(2).all(|w| w[1] == (w[0] + 1) & 0x7FFF),
+                "{profile:?}: picture ids {picture_ids:?}"
+            );
+            assert_eq!(h.bad_output, 0, "{profile:?}");
+        }
+    }
 
     #[test]
     fn media_flows_and_garbage_is_counted() {

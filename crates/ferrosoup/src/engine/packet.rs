@@ -16,9 +16,10 @@ use super::transport::TransportState;
 use super::Engine;
 use crate::router::RouterEvent;
 use crate::rtp::dependency_descriptor::{self, DdState, Descriptor, Dti, Structure};
+use crate::rtp::picture_id::Vp8Continuity;
 use crate::rtp::{
-    classify_packet, is_keyframe, rtx_decode_in_place, rtx_encode_in_place, write_with_extensions,
-    CodecKind, PacketClass, PayloadDescriptor, Rewritten, RtpPacket,
+    classify_packet, is_keyframe, rtx_decode_in_place, rtx_encode_in_place,
+    write_head_with_extensions, CodecKind, PacketClass, PayloadDescriptor, Rewritten, RtpPacket,
 };
 use crate::rtp_parameters::MediaKind;
 
@@ -336,9 +337,16 @@ impl Engine {
             };
 
             let mut out = self.outbox.buffer();
-            let Some((payload_len, twcc)) =
-                write_consumer_packet(&mut out, &packet, c, t, rewritten, end_of_picture, dd)
-            else {
+            let Some((payload_len, twcc, rest)) = write_consumer_packet(
+                &mut out,
+                &packet,
+                c,
+                t,
+                rewritten,
+                end_of_picture,
+                dd,
+                false,
+            ) else {
                 self.outbox.recycle(out);
                 continue;
             };
@@ -346,11 +354,10 @@ impl Engine {
                 self.outbox.recycle(out);
                 continue;
             };
-            let plain_len = out.len();
-            out.resize(plain_len + SRTP_MAX_OVERHEAD, 0);
-            match srtp.protect_rtp(&mut out, plain_len) {
-                Ok(n) => {
-                    out.truncate(n);
+            let tail = packet.as_bytes().get(rest..).unwrap_or_default();
+            match srtp.protect_rtp_append(&mut out, tail) {
+                Ok(()) => {
+                    let n = out.len();
                     c.stats
                         .on_packet_sent(rewritten.timestamp, payload_len, now);
                     if let Some(sent) = c.sent.as_mut() {
@@ -379,16 +386,33 @@ impl Engine {
     }
 
     /// Asks for the state every copy of a fan-out to `consumers` will touch, before the first copy is made (see
-    /// `crate::prefetch`). Each consumer's loads depend only on its own earlier ones, so the CPU runs many consumers'
-    /// misses at once instead of one copy's at a time.
+    /// `crate::prefetch`). The state is a chain of pointers per consumer (consumer → transport → SRTP context → key),
+    /// so the walk goes one level per pass over all consumers: each pass reads only addresses the pass before asked
+    /// for, and its loads are independent of each other, so the CPU overlaps every consumer's misses of a level
+    /// instead of following a few consumers' chains at a time.
     fn warm_fanout(&self, consumers: &[super::ConsumerKey]) {
-        for &ckey in consumers {
-            let Some(c) = self.consumers.get(ckey) else {
-                continue;
-            };
-            c.prefetch();
-            if let Some(t) = self.transports.get(c.transport) {
-                t.prefetch();
+        // In chunks, so that each level's references fit on the stack and each arena is looked up once per copy.
+        const CHUNK: usize = 64;
+        for chunk in consumers.chunks(CHUNK) {
+            let mut states = [None; CHUNK];
+            for (state, &ckey) in states.iter_mut().zip(chunk) {
+                *state = self.consumers.get(ckey);
+                if let Some(c) = state {
+                    c.prefetch(0);
+                }
+            }
+            let mut transports = [None; CHUNK];
+            for (transport, c) in transports.iter_mut().zip(states.iter().flatten()) {
+                c.prefetch(1);
+                *transport = self.transports.get(c.transport);
+                if let Some(t) = transport {
+                    t.prefetch(0);
+                }
+            }
+            for depth in 1..3 {
+                for t in transports.iter().flatten() {
+                    t.prefetch(depth);
+                }
             }
         }
     }
@@ -454,9 +478,17 @@ impl Engine {
                 timestamp: out_ts,
             };
             // The marker as it was first sent (set where the selection cut the picture's upper layers).
-            let Some((_, twcc)) =
-                write_consumer_packet(&mut out, &original, c, t, rewritten, end_of_picture, None)
-            else {
+            // Whole: RTX moves the payload to make room for the original sequence number.
+            let Some((_, twcc, _)) = write_consumer_packet(
+                &mut out,
+                &original,
+                c,
+                t,
+                rewritten,
+                end_of_picture,
+                None,
+                true,
+            ) else {
                 self.outbox.recycle(out);
                 continue;
             };
@@ -581,6 +613,7 @@ struct DdInfo<'a> {
 /// sequence number and timestamp. Returns the payload length and the transport-wide sequence number it got (for the
 /// bandwidth estimator). `dd`: the parsed descriptor of a packet forwarded now (`None` for a retransmission, whose
 /// descriptor only gets its frame number mapped).
+#[allow(clippy::too_many_arguments)]
 fn write_consumer_packet<B: AsRef<[u8]>>(
     out: &mut Vec<u8>,
     packet: &RtpPacket<B>,
@@ -589,9 +622,18 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     rewritten: Rewritten,
     end_of_picture: bool,
     dd: Option<DdInfo<'_>>,
-) -> Option<(usize, Option<u16>)> {
+    whole: bool,
+) -> Option<(usize, Option<u16>, usize)> {
     let twcc = t.twcc_seq;
-    write_with_extensions(out, packet, |w| {
+    // Only the payload bytes this consumer rewrites are copied, unless asked for the whole packet; the rest is
+    // encrypted from `packet` (`protect_rtp_append`). A padded packet is copied whole: the view below finds its
+    // padding at the end of what was copied.
+    let head = match (whole || packet.has_padding(), c.vp8.is_some()) {
+        (true, _) => usize::MAX,
+        (false, true) => Vp8Continuity::HEAD,
+        (false, false) => 0,
+    };
+    let rest = write_head_with_extensions(out, packet, head, |w| {
         for e in packet.extensions() {
             if c.ext_map.get(e.id) != 0 && e.id != c.mid_ext && e.id != c.twcc_ext {
                 if e.id == c.dd_ext {
@@ -627,7 +669,7 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     if let Some(vp8) = c.vp8.as_mut() {
         vp8.rewrite(view.payload_mut());
     }
-    Some((view.payload_len(), twcc))
+    Some((packet.payload_len(), twcc, rest))
 }
 
 /// The consumer's dependency descriptor, in `buf`: frame number continuous across stream switches and, where the

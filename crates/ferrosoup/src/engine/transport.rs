@@ -139,17 +139,33 @@ impl TransportState {
         }
     }
 
-    /// Asks for what a fan-out reads and writes of this transport (see `crate::prefetch`).
-    pub fn prefetch(&self) {
-        crate::prefetch::line(&self.selected);
-        crate::prefetch::line(&self.twcc_seq);
-        crate::prefetch::line(&self.bytes_sent);
-        crate::prefetch::line(&self.srtp_out);
-        if let Some(cipher) = &self.srtp_out {
-            cipher.prefetch();
-        }
-        if let Some(bwe) = &self.bwe {
-            bwe.prefetch();
+    /// Asks for what a fan-out reads and writes of this transport (see `crate::prefetch`), one level of pointers per
+    /// depth: 0 its own fields, 1 its SRTP context and the estimator's history slot (their addresses are in those
+    /// fields), 2 the SRTP key (its address is in the context).
+    pub fn prefetch(&self, depth: usize) {
+        match depth {
+            0 => {
+                crate::prefetch::line(&self.selected);
+                crate::prefetch::line(&self.twcc_seq);
+                crate::prefetch::line(&self.bytes_sent);
+                crate::prefetch::line(&self.srtp_out);
+                if let Some(bwe) = &self.bwe {
+                    bwe.prefetch();
+                }
+            }
+            1 => {
+                if let Some(cipher) = &self.srtp_out {
+                    cipher.prefetch();
+                }
+                if let Some(bwe) = &self.bwe {
+                    bwe.prefetch_slot();
+                }
+            }
+            _ => {
+                if let Some(cipher) = &self.srtp_out {
+                    cipher.prefetch_key();
+                }
+            }
         }
     }
 

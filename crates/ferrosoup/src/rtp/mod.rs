@@ -47,9 +47,9 @@ pub use codecs::{
 };
 pub use packet::{
     abs_send_time_from_duration, abs_send_time_from_ms, classify_packet, is_dtls, is_rtcp, is_rtp,
-    is_rtp_or_rtcp, is_stun, rtx_decode_in_place, rtx_encode_in_place, write_rtp_header,
-    write_with_extensions, ExtensionForm, ExtensionIdMap, ExtensionWriter, HeaderExtension,
-    HeaderExtensions, PacketClass, RtpError, RtpPacket, RTP_HEADER_LEN,
+    is_rtp_or_rtcp, is_stun, rtx_decode_in_place, rtx_encode_in_place, write_head_with_extensions,
+    write_rtp_header, write_with_extensions, ExtensionForm, ExtensionIdMap, ExtensionWriter,
+    HeaderExtension, HeaderExtensions, PacketClass, RtpError, RtpPacket, RTP_HEADER_LEN,
 };
 pub use rtcp::{
     compound, rewrite_feedback_media_ssrc, set_feedback_sender_ssrc, validate_compound, write_bye,

@@ -1334,6 +1334,18 @@ pub fn write_with_extensions<B: AsRef<[u8]>>(
     src: &RtpPacket<B>,
     elements: impl FnOnce(&mut ExtensionWriter<'_>),
 ) {
+    write_head_with_extensions(out, src, usize::MAX, elements);
+}
+
+/// As [`write_with_extensions`], but copies only the first `head` bytes after the header (payload, then padding) and
+/// returns where the rest starts in `src.as_bytes()`: the caller appends it, or has it encrypted straight from `src`
+/// (`SrtpContext::protect_rtp_append`), which saves copying the payload once per receiver.
+pub fn write_head_with_extensions<B: AsRef<[u8]>>(
+    out: &mut Vec<u8>,
+    src: &RtpPacket<B>,
+    head: usize,
+    elements: impl FnOnce(&mut ExtensionWriter<'_>),
+) -> usize {
     let bytes = src.as_bytes();
     let fixed = RTP_HEADER_LEN + 4 * src.csrc_count() as usize;
     out.clear();
@@ -1370,7 +1382,10 @@ pub fn write_with_extensions<B: AsRef<[u8]>>(
             *b |= 0x10;
         }
     }
-    out.extend_from_slice(bytes.get(src.header_len()..).unwrap_or(&[]));
+    let start = src.header_len().min(bytes.len());
+    let rest = start.saturating_add(head).min(bytes.len());
+    out.extend_from_slice(bytes.get(start..rest).unwrap_or(&[]));
+    rest
 }
 
 #[cfg(test)]

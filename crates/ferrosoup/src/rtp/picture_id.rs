@@ -45,6 +45,9 @@ pub struct Vp8Continuity {
 }
 
 impl Vp8Continuity {
+    /// The most payload bytes [`Vp8Continuity::rewrite`] reads: the longest descriptor (6) and the byte after it.
+    pub const HEAD: usize = 7;
+
     /// The next packet comes from another stream: re-base so its picture follows the last one sent.
     pub fn require_sync(&mut self) {
         self.sync = true;

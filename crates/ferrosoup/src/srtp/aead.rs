@@ -88,6 +88,59 @@ impl AeadKey {
         }
     }
 
+    /// Seals the message `buf[aad_len..]` followed by `tail` with `buf[..aad_len]` as AAD: the first part is encrypted
+    /// in place, `tail` straight from where it is into the bytes appended to `buf`, then the tag. So a packet whose
+    /// start is rewritten per receiver is encrypted from its source without being copied first.
+    pub(crate) fn seal_append(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        buf: &mut Vec<u8>,
+        aad_len: usize,
+        tail: &[u8],
+    ) -> Result<(), SrtpError> {
+        let len = buf.len();
+        if aad_len > len {
+            return Err(SrtpError::BadHeader);
+        }
+        let appended = tail
+            .len()
+            .checked_add(TAG_LEN)
+            .ok_or(SrtpError::BufferTooSmall)?;
+        buf.reserve(appended);
+        let base = buf.as_mut_ptr();
+        let mut written = 0usize;
+        // SAFETY: the context is live (see `ctx`). `base` is valid for `len` initialised bytes plus at least
+        // `appended` reserved ones. The message's first part (`base + aad_len`, `len - aad_len` bytes) is sealed in
+        // place, which aws-lc allows for `in` and `out` that alias exactly; the AAD (`base`, `aad_len` bytes) is only
+        // read and lies before it. `out_tag` is the reserved space after `len`, `appended` bytes long as passed; it
+        // overlaps neither the buffer's bytes in use nor `tail`, which is a shared borrow of other memory (`buf` is
+        // borrowed mutably here) and only read.
+        let ok = unsafe {
+            let message = base.add(aad_len);
+            ffi::EVP_AEAD_CTX_seal_scatter(
+                self.ctx.as_ptr(),
+                message,
+                base.add(len),
+                &mut written,
+                appended,
+                nonce.as_ptr(),
+                NONCE_LEN,
+                message,
+                len - aad_len,
+                tail.as_ptr(),
+                tail.len(),
+                base,
+                aad_len,
+            )
+        };
+        if ok != 1 || written != appended {
+            return Err(SrtpError::Crypto);
+        }
+        // SAFETY: aws-lc wrote all `appended` bytes after `len` (checked just above), within the reserved capacity.
+        unsafe { buf.set_len(len + appended) };
+        Ok(())
+    }
+
     /// Checks `tag` over `aad` and `data`, and decrypts `data` in place. On failure aws-lc zeroes `data`, so that no
     /// unauthenticated plaintext is left in it.
     pub(crate) fn open_in_place(
@@ -178,6 +231,34 @@ mod tests {
                 ours.open_in_place(&nonce, aad, &mut a, &tag).unwrap();
                 assert_eq!(a, plain);
             }
+        }
+    }
+
+    #[test]
+    fn sealing_with_an_appended_tail_matches_sealing_the_whole_in_place() {
+        for key in [[7u8; 16].as_slice(), [9u8; 32].as_slice()] {
+            let key = AeadKey::new(key).unwrap();
+            let nonce = [5u8; NONCE_LEN];
+            let aad = b"twelve bytes";
+            let message: Vec<u8> = (0..1100).map(|i| (i * 7) as u8).collect();
+            // Split points: empty head, a VP8 descriptor's worth, a block boundary, empty tail.
+            for head in [0usize, 7, 16, 33, 1100] {
+                let mut whole = message.clone();
+                let tag = key.seal_in_place(&nonce, aad, &mut whole).unwrap();
+                whole.extend_from_slice(&tag);
+
+                let mut buf = aad.to_vec();
+                buf.extend_from_slice(&message[..head]);
+                key.seal_append(&nonce, &mut buf, aad.len(), &message[head..])
+                    .unwrap();
+                assert_eq!(&buf[..aad.len()], aad, "head {head}");
+                assert_eq!(&buf[aad.len()..], &whole[..], "head {head}");
+            }
+            let mut short = vec![0u8; 4];
+            assert_eq!(
+                key.seal_append(&nonce, &mut short, 5, &[1, 2, 3]),
+                Err(SrtpError::BadHeader)
+            );
         }
     }
 

@@ -140,6 +140,20 @@ impl Gcm {
         Ok(len + TAG_LEN)
     }
 
+    /// Encrypts `buf[hdr.len..]` followed by `tail` with the header as AAD, appending `tail`'s ciphertext and the tag
+    /// to `buf` (see [`super::aead::AeadKey::seal_append`]).
+    pub(crate) fn protect_rtp_append(
+        &self,
+        buf: &mut Vec<u8>,
+        hdr: &RtpHeader,
+        index: u64,
+        tail: &[u8],
+    ) -> Result<(), SrtpError> {
+        self.rtp
+            .aead
+            .seal_append(&self.rtp.rtp_nonce(hdr.ssrc, index), buf, hdr.len, tail)
+    }
+
     /// Authenticates and decrypts `buf[hdr.len..len]` (tag at `buf[len..]`).
     pub(crate) fn unprotect_rtp(
         &self,

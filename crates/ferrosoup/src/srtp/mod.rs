@@ -54,7 +54,7 @@ mod tests;
 
 use std::fmt;
 
-use header::{parse_rtcp, parse_rtp, RTCP_HEADER_LEN};
+use header::{parse_rtcp, parse_rtp, RtpHeader, RTCP_HEADER_LEN};
 use replay::{estimate_index, ReplayWindow};
 use streams::{SsrcTable, MAX_SSRCS};
 
@@ -281,11 +281,16 @@ impl SrtpContext {
         self.profile
     }
 
-    /// Asks for what [`SrtpContext::protect_rtp`] reads (see `crate::prefetch`): the context and, for the AEAD
-    /// profiles, the RTP key's expanded key and GHASH table.
+    /// Asks for what [`SrtpContext::protect_rtp`] reads of the context itself (see `crate::prefetch`).
     #[inline(always)]
     pub(crate) fn prefetch(&self) {
         crate::prefetch::lines(self);
+    }
+
+    /// Asks for the RTP key's expanded key and GHASH table (AEAD profiles), whose address is in the context: call it
+    /// once the context's lines have been asked for.
+    #[inline(always)]
+    pub(crate) fn prefetch_key(&self) {
         if let Cipher::Gcm(gcm) = &self.cipher {
             gcm.prefetch_rtp();
         }
@@ -308,16 +313,44 @@ impl SrtpContext {
             return Err(SrtpError::BufferTooSmall);
         }
         let hdr = parse_rtp(buf.get(..len).ok_or(SrtpError::BufferTooSmall)?)?;
-        let highest = self.rtp_tx.get(hdr.ssrc).copied();
-        let index = match highest {
-            Some(h) => estimate_index(h, hdr.seq).ok_or_else(|| exhausted_or_old(h))?,
-            None if self.rtp_tx.len() >= MAX_SSRCS => return Err(SrtpError::TooManySsrcs),
-            None => u64::from(hdr.seq),
-        };
+        let index = self.next_rtp_index(&hdr)?;
         let out = match &self.cipher {
             Cipher::CmHmac(c) => c.protect_rtp(buf, len, &hdr, index)?,
             Cipher::Gcm(c) => c.protect_rtp(buf, len, &hdr, index)?,
         };
+        self.note_rtp_sent(&hdr, index)?;
+        Ok(out)
+    }
+
+    /// Protects the RTP packet made of `buf` (its header and the start of its payload) followed by `tail` (the rest),
+    /// leaving the SRTP packet in `buf`. The AEAD profiles encrypt `tail` straight into `buf`; so a fan-out writes
+    /// each receiver's header and reads the payload once per copy instead of copying it first and encrypting the copy.
+    pub fn protect_rtp_append(&mut self, buf: &mut Vec<u8>, tail: &[u8]) -> Result<(), SrtpError> {
+        let hdr = parse_rtp(buf)?;
+        let index = self.next_rtp_index(&hdr)?;
+        match &self.cipher {
+            Cipher::CmHmac(c) => {
+                buf.extend_from_slice(tail);
+                let len = buf.len();
+                buf.resize(len + self.profile.rtp_overhead(), 0);
+                let n = c.protect_rtp(buf, len, &hdr, index)?;
+                buf.truncate(n);
+            }
+            Cipher::Gcm(c) => c.protect_rtp_append(buf, &hdr, index, tail)?,
+        }
+        self.note_rtp_sent(&hdr, index)
+    }
+
+    /// The packet index of an outgoing packet: its ROC estimated against the highest index sent on its SSRC.
+    fn next_rtp_index(&self, hdr: &RtpHeader) -> Result<u64, SrtpError> {
+        match self.rtp_tx.get(hdr.ssrc).copied() {
+            Some(h) => estimate_index(h, hdr.seq).ok_or_else(|| exhausted_or_old(h)),
+            None if self.rtp_tx.len() >= MAX_SSRCS => Err(SrtpError::TooManySsrcs),
+            None => Ok(u64::from(hdr.seq)),
+        }
+    }
+
+    fn note_rtp_sent(&mut self, hdr: &RtpHeader, index: u64) -> Result<(), SrtpError> {
         self.rtp_tx.upsert(
             hdr.ssrc,
             |h| {
@@ -326,8 +359,7 @@ impl SrtpContext {
                 }
             },
             || index,
-        )?;
-        Ok(out)
+        )
     }
 
     /// Unprotects the SRTP packet filling `buf` in place and returns the RTP
