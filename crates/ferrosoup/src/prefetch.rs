@@ -18,9 +18,16 @@ pub(crate) fn line<T: ?Sized>(value: &T) {
 /// Asks for every cache line `value` spans.
 #[inline(always)]
 pub(crate) fn lines<T: ?Sized>(value: &T) {
+    first_bytes(value, usize::MAX);
+}
+
+/// Asks for the cache lines of the first `bytes` bytes of `value` (at most all of it): the hot part of a struct
+/// whose fields are laid out hot first.
+#[inline(always)]
+pub(crate) fn first_bytes<T: ?Sized>(value: &T, bytes: usize) {
     const LINE: usize = 64;
     let start = (value as *const T).cast::<u8>();
-    let size = std::mem::size_of_val(value);
+    let size = std::mem::size_of_val(value).min(bytes);
     let mut offset = 0;
     while offset < size {
         touch(start.wrapping_add(offset));
@@ -53,6 +60,8 @@ mod tests {
         super::lines(values.as_slice());
         super::line(&values[999]);
         super::lines(&[0u8; 0]);
+        super::first_bytes(values.as_slice(), 100);
+        super::first_bytes(values.as_slice(), usize::MAX);
         assert!(values.iter().all(|&v| v == 7));
     }
 }

@@ -25,24 +25,44 @@ const URI_TWCC: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide
 /// Default priority of a screen share's consumers (others: 1).
 const SCREEN_SHARE_PRIORITY: u8 = 3;
 
+/// Laid out in declaration order (`repr(C)`): the fields every forwarded packet reads or writes come first, up to and
+/// including the start of `ext_map`, and a fan-out asks for only those lines ([`ConsumerState::prefetch`]).
+#[repr(C)]
 pub(crate) struct ConsumerState {
-    pub id: ConsumerId,
-    pub producer: ProducerKey,
     pub transport: TransportKey,
-    pub kind: MediaKind,
-    pub rtp_parameters: RtpParameters,
     pub ssrc: u32,
-    pub rtx_ssrc: Option<u32>,
+    pub kind: MediaKind,
     pub paused: bool,
     pub producer_paused: bool,
+    /// The dependency descriptor's id (0: not negotiated) and its frame numbers, continuous across stream switches.
+    pub dd_ext: u8,
+    pub twcc_ext: u8,
+    /// The consumer's mid extension id and value: receivers route by mid, so every packet carries the consumer's own.
+    pub mid_ext: u8,
+    /// Router payload types this consumer may receive, one bit each (see [`ConsumerState::accepts`]).
+    pub payload_types: u128,
     /// Video: which stream and temporal layers are forwarded. It also makes video wait for a key frame after
     /// (re)starting, so the receiver never decodes from a delta frame. `None` for audio (everything is forwarded).
     pub layers: Option<LayerSelector>,
     /// Keeps VP8 picture ids continuous across simulcast stream switches.
     pub vp8: Option<Vp8Continuity>,
-    /// The dependency descriptor's id (0: not negotiated) and its frame numbers, continuous across stream switches.
-    pub dd_ext: u8,
+    pub rewriter: RtpRewriter,
+    pub last_sent: Option<Instant>,
+    /// Bytes sent (RTP, on the wire) and the bitrate over the last second.
+    pub bytes_sent: u64,
+    pub stats: crate::rtp::SendStats,
+    /// Outgoing → incoming sequence numbers, to answer NACKs (when the consumer negotiated them).
+    pub sent: Option<SentRing>,
+    pub mid: String,
     pub dd_frames: FrameNumberContinuity,
+    /// Router extension ids this consumer negotiated (others are left out). Only its first line is hot: one-byte
+    /// extension ids are below 15.
+    pub ext_map: ExtensionIdMap,
+    // Read by signaling, RTCP and timers only.
+    pub id: ConsumerId,
+    pub producer: ProducerKey,
+    pub rtp_parameters: RtpParameters,
+    pub rtx_ssrc: Option<u32>,
     /// The highest spatial layer this consumer may want (its preferred one; see `demand`); `None` while inactive.
     pub needed_spatial: Option<u8>,
     /// Share of the transport's bitrate relative to its other consumers (1–255, default 1).
@@ -56,23 +76,8 @@ pub(crate) struct ConsumerState {
     pub pli_count: u64,
     pub fir_count: u64,
     pub retransmitted: u64,
-    /// Bytes sent (RTP, on the wire) and the bitrate over the last second.
-    pub bytes_sent: u64,
     pub bitrate: u64,
     pub bitrate_base: u64,
-    pub rewriter: RtpRewriter,
-    pub last_sent: Option<Instant>,
-    /// Router extension ids this consumer negotiated (others are left out).
-    pub ext_map: ExtensionIdMap,
-    pub twcc_ext: u8,
-    /// The consumer's mid extension id and value: receivers route by mid, so every packet carries the consumer's own.
-    pub mid_ext: u8,
-    pub mid: String,
-    /// Router payload types this consumer may receive.
-    pub payload_types: [bool; 128],
-    pub stats: crate::rtp::SendStats,
-    /// Outgoing → incoming sequence numbers, to answer NACKs (when the consumer negotiated them).
-    pub sent: Option<SentRing>,
     /// RTX payload type for retransmissions (with `rtx_ssrc`); without it packets are resent as they were.
     pub rtx_pt: Option<u8>,
     pub rtx_seq: u16,
@@ -117,12 +122,11 @@ impl ConsumerState {
                 .find(|c| c.is_rtx() && c.apt() == Some(m.payload_type))
                 .map(|c| c.payload_type)
         });
-        let mut payload_types = [false; 128];
-        for codec in &rtp_parameters.codecs {
-            if let Some(slot) = payload_types.get_mut(codec.payload_type as usize) {
-                *slot = true;
-            }
-        }
+        let payload_types = rtp_parameters
+            .codecs
+            .iter()
+            .filter(|c| c.payload_type < 128)
+            .fold(0u128, |bits, c| bits | 1 << c.payload_type);
         Ok(ConsumerState {
             id,
             producer,
@@ -180,13 +184,20 @@ impl ConsumerState {
     /// slot.
     pub fn prefetch(&self, depth: usize) {
         if depth == 0 {
-            crate::prefetch::lines(self);
+            let hot = std::mem::offset_of!(ConsumerState, ext_map) + 64;
+            crate::prefetch::first_bytes(self, hot);
         } else {
             crate::prefetch::line(self.mid.as_bytes());
             if let Some(sent) = &self.sent {
                 sent.prefetch_next();
             }
         }
+    }
+
+    /// Whether the consumer may receive router payload type `pt`.
+    #[inline]
+    pub fn accepts(&self, pt: u8) -> bool {
+        pt < 128 && self.payload_types & (1 << pt) != 0
     }
 
     /// Whether packets flow: neither this consumer nor its producer is paused.

@@ -281,7 +281,7 @@ impl Engine {
             let Some(c) = self.consumers.get_mut(ckey) else {
                 continue;
             };
-            if !c.is_active() || !c.payload_types[mapped_pt as usize & 0x7F] {
+            if !c.is_active() || !c.accepts(mapped_pt) {
                 continue;
             }
             let Some(t) = self.transports.get_mut(c.transport) else {

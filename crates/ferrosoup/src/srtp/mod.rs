@@ -217,6 +217,10 @@ enum Cipher {
 /// for each direction), but with DTLS-SRTP each direction has its own keys,
 /// so a transport holds an [`SrtpSession`]: one context for inbound and one
 /// for outbound.
+///
+/// Laid out in declaration order (`repr(C)`): what protecting RTP reads comes first, up to `rtp_rx`, and a fan-out
+/// asks for only those lines ([`SrtpContext::prefetch`]).
+#[repr(C)]
 pub struct SrtpContext {
     profile: SrtpProfile,
     cipher: Cipher,
@@ -284,7 +288,7 @@ impl SrtpContext {
     /// Asks for what [`SrtpContext::protect_rtp`] reads of the context itself (see `crate::prefetch`).
     #[inline(always)]
     pub(crate) fn prefetch(&self) {
-        crate::prefetch::lines(self);
+        crate::prefetch::first_bytes(self, std::mem::offset_of!(SrtpContext, rtp_rx));
     }
 
     /// Asks for the RTP key's expanded key and GHASH table (AEAD profiles), whose address is in the context: call it
