@@ -179,9 +179,9 @@ impl ConsumerState {
         })
     }
 
-    /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): at depth 0 all of it (most
-    /// of its lines are touched), at 1 what its fields point to: its mid's bytes and the retransmission ring's next
-    /// slot.
+    /// Asks for what a fan-out reads and writes of this consumer (see `crate::prefetch`): at depth 0 its hot lines
+    /// (the fields before `ext_map` and that map's first line), at 1 what those fields point to: its mid's bytes and
+    /// the retransmission ring's next slot.
     pub fn prefetch(&self, depth: usize) {
         if depth == 0 {
             let hot = std::mem::offset_of!(ConsumerState, ext_map) + 64;
