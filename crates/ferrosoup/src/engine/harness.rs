@@ -14,8 +14,6 @@ use tokio::sync::oneshot;
 
 use super::{Engine, LocalCandidate};
 use crate::ids::{ConsumerId, ProducerId, RouterId, TransportId};
-#[cfg(test)]
-use crate::rtp::RTP_HEADER_LEN;
 use crate::rtp::{classify_packet, PacketClass, RtpPacket};
 use crate::rtp_parameters::{MediaKind, RtpParameters};
 use crate::srtp::{SrtpContext, SrtpError, SrtpProfile};
@@ -484,6 +482,7 @@ pub fn vp8_packet(seq: u16, key: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rtp::RTP_HEADER_LEN;
 
     /// A VP8 packet with a 15-bit picture id and a TL0PICIDX, a payload of distinct bytes and, if `padded`, 3 bytes of
     /// RTP padding.

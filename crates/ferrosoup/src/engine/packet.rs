@@ -628,10 +628,12 @@ fn write_consumer_packet<B: AsRef<[u8]>>(
     // Only the payload bytes this consumer rewrites are copied, unless asked for the whole packet; the rest is
     // encrypted from `packet` (`protect_rtp_append`). A padded packet is copied whole: the view below finds its
     // padding at the end of what was copied.
-    let head = match (whole || packet.has_padding(), c.vp8.is_some()) {
-        (true, _) => usize::MAX,
-        (false, true) => Vp8Continuity::HEAD,
-        (false, false) => 0,
+    let head = if whole || packet.has_padding() {
+        usize::MAX
+    } else if c.vp8.is_some() {
+        Vp8Continuity::HEAD
+    } else {
+        0
     };
     let rest = write_head_with_extensions(out, packet, head, |w| {
         for e in packet.extensions() {

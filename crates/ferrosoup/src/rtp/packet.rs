@@ -1423,6 +1423,24 @@ mod write_with_extensions_tests {
     }
 
     #[test]
+    fn a_head_copies_only_the_start_of_what_follows_the_header() {
+        // Payload of 4 bytes, then 2 bytes of padding.
+        let src = [
+            0xA0, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0xAA, 0xBB, 0xCC, 0xDD, 0, 2,
+        ];
+        let packet = RtpPacket::parse(&src[..]).unwrap();
+        let mut out = Vec::new();
+        for (head, rest) in [(0, 12), (3, 15), (6, 18), (usize::MAX, 18)] {
+            assert_eq!(
+                write_head_with_extensions(&mut out, &packet, head, |_| {}),
+                rest
+            );
+            out.extend_from_slice(&src[rest..]);
+            assert_eq!(out, src, "head {head}");
+        }
+    }
+
+    #[test]
     fn switches_to_the_two_byte_form_for_long_elements() {
         let mut src = vec![0x80, 96, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3];
         src.extend_from_slice(&[0xAA]);
