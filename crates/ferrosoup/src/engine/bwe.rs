@@ -50,15 +50,37 @@ pub(crate) const PROBE_PADDING: usize = 255;
 /// Probe packets are sent in bursts this far apart.
 pub(crate) const PROBE_TICK: Duration = Duration::from_millis(2);
 
+/// One sent packet, 16 bytes so that a transport's history is 64 KB: the fan-out writes one slot per copy, a new cache
+/// line every fourth one.
 #[derive(Clone, Copy, Default)]
 struct SentSlot {
-    /// Extended transport-wide sequence number + 1 (0: empty).
-    seq: i64,
-    send_us: i64,
-    size: u32,
+    /// Extended transport-wide sequence number + 1, its low 32 bits (0: empty).
+    tag: u32,
+    /// Send time in µs since the epoch, its low 32 bits: see [`SentSlot::packet`].
+    send_us: u32,
     probe_cluster: i32,
+    size: u16,
     audio: bool,
 }
+
+impl SentSlot {
+    fn holds(&self, seq: i64) -> bool {
+        self.tag != 0 && self.tag == (seq + 1) as u32
+    }
+
+    /// The packet as the estimator takes it. `last_sent_us` is the send time of the newest packet, which no slot's is
+    /// after: the slot's own is the one below it with the same low 32 bits.
+    fn packet(&self, seq: i64, last_sent_us: i64) -> SentPacket {
+        let send_us = last_sent_us - (last_sent_us as u32).wrapping_sub(self.send_us) as i64;
+        sent_packet(seq, send_us, self.size, self.probe_cluster, self.audio)
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<SentSlot>() == 16);
+
+/// The send times of the packets not yet handed to the estimator stay within this of the last one sent (see
+/// [`Bwe::on_sent`]), half the range of a slot's 32-bit time.
+const MAX_SEND_SPAN_US: i64 = 1 << 31;
 
 /// A probe cluster being sent.
 #[derive(Clone, Copy, Debug)]
@@ -96,6 +118,8 @@ pub(crate) struct Bwe {
     last_seq: Option<i64>,
     /// The last one handed to the estimator (see the module's docs).
     fed_seq: Option<i64>,
+    /// When the last packet was sent (µs since `epoch`): the reference a slot's send time is recovered against.
+    last_sent_us: i64,
     /// Remote receive clock (µs, unwrapped) → ours: the offset fixed at the first feedback.
     remote_offset: Option<i64>,
     last_reference: Option<i64>,
@@ -116,6 +140,7 @@ impl Bwe {
             sent: vec![SentSlot::default(); SENT_HISTORY].into_boxed_slice(),
             last_seq: None,
             fed_seq: None,
+            last_sent_us: 0,
             remote_offset: None,
             last_reference: None,
             target: INITIAL_BITRATE,
@@ -167,6 +192,13 @@ impl Bwe {
         audio: bool,
         probe_cluster: Option<i32>,
     ) {
+        let send_us = self.micros(now);
+        if send_us - self.last_sent_us >= MAX_SEND_SPAN_US {
+            // After a long pause (a transport whose consumers all left): what is unfed goes before its 32-bit send
+            // times could be taken for this packet's.
+            self.feed_sent(now);
+        }
+        self.last_sent_us = send_us;
         let seq = match self.last_seq {
             Some(last) => last + seq.wrapping_sub(last as u16) as i16 as i64,
             None => seq as i64,
@@ -174,21 +206,21 @@ impl Bwe {
         if self.last_seq.is_none_or(|last| seq > last) {
             self.last_seq = Some(seq);
         }
-        let send_us = self.micros(now);
+        let size = size.min(u16::MAX as usize) as u16;
         let probe_cluster = probe_cluster.unwrap_or(PacedPacketInfo::NOT_APROBE);
         if let Some(slot) = self.sent.get_mut(seq as usize & (SENT_HISTORY - 1)) {
             *slot = SentSlot {
-                seq: seq + 1,
-                send_us,
-                size: size as u32,
+                tag: (seq + 1) as u32,
+                send_us: send_us as u32,
                 probe_cluster,
+                size,
                 audio,
             };
         }
         let fed = *self.fed_seq.get_or_insert(seq - 1);
         if seq <= fed {
             // Not after the ones handed over (a sequence number reused after a jump back): hand it over alone.
-            let packet = sent_packet(seq, send_us, size as u32, probe_cluster, audio);
+            let packet = sent_packet(seq, send_us, size, probe_cluster, audio);
             self.call(now, |c| c.on_sent_packet(packet));
         } else if seq - fed >= MAX_UNFED {
             self.feed_sent(now);
@@ -208,6 +240,7 @@ impl Bwe {
         let first = (fed + 1).max(last - SENT_HISTORY as i64 + 1);
         self.fed_seq = Some(last);
         let sent = &self.sent;
+        let last_sent_us = self.last_sent_us;
         let controller = &mut self.controller.0;
         let fed = catch_unwind(AssertUnwindSafe(|| {
             let mut updates = Vec::new();
@@ -215,11 +248,10 @@ impl Bwe {
                 let Some(slot) = sent.get(seq as usize & (SENT_HISTORY - 1)) else {
                     continue;
                 };
-                if slot.seq != seq + 1 {
+                if !slot.holds(seq) {
                     continue;
                 }
-                let packet =
-                    sent_packet(seq, slot.send_us, slot.size, slot.probe_cluster, slot.audio);
+                let packet = slot.packet(seq, last_sent_us);
                 let update = controller.on_sent_packet(packet);
                 if update.has_updates() {
                     updates.push(update);
@@ -267,18 +299,12 @@ impl Bwe {
                     Timestamp::from_micros((remote_us + offset).clamp(0, i64::MAX / 4))
                 }
             };
-            if ext < 0 || slot.seq != ext + 1 {
+            if ext < 0 || !slot.holds(ext) {
                 continue;
             }
             any_received |= receive_time.is_finite();
             results.push(PacketResult {
-                sent_packet: sent_packet(
-                    ext,
-                    slot.send_us,
-                    slot.size,
-                    slot.probe_cluster,
-                    slot.audio,
-                ),
+                sent_packet: slot.packet(ext, self.last_sent_us),
                 receive_time,
                 ..Default::default()
             });
@@ -398,7 +424,7 @@ impl Bwe {
     }
 }
 
-fn sent_packet(seq: i64, send_us: i64, size: u32, probe_cluster: i32, audio: bool) -> SentPacket {
+fn sent_packet(seq: i64, send_us: i64, size: u16, probe_cluster: i32, audio: bool) -> SentPacket {
     let mut pacing_info = PacedPacketInfo::default();
     if probe_cluster != PacedPacketInfo::NOT_APROBE {
         pacing_info = PacedPacketInfo::new(probe_cluster, 1, 1);
@@ -539,6 +565,51 @@ mod tests {
             }
         }
         assert_eq!((eager.resets, batched.resets), (0, 0));
+    }
+
+    #[test]
+    fn send_times_survive_the_wrap_of_their_low_32_bits() {
+        let start = Instant::now();
+        let mut bwe = Bwe::new(start);
+        let wrap = 1u64 << 32;
+        let times = [wrap - 1_500, wrap - 1, wrap, wrap + 700];
+        for (i, &us) in times.iter().enumerate() {
+            bwe.on_sent(
+                start + Duration::from_micros(us),
+                i as u16,
+                1200,
+                false,
+                None,
+            );
+        }
+        for (i, &us) in times.iter().enumerate() {
+            let slot = bwe.sent[i];
+            assert!(slot.holds(i as i64));
+            let packet = slot.packet(i as i64, bwe.last_sent_us);
+            assert_eq!(packet.send_time, Timestamp::from_micros(us as i64));
+            assert_eq!(packet.size, DataSize::from_bytes(1200));
+        }
+    }
+
+    /// Packets still unfed when a transport pauses for longer than a slot's time can tell apart go to the estimator
+    /// before the next one is recorded.
+    #[test]
+    fn a_long_pause_hands_over_what_was_sent_before_it() {
+        let start = Instant::now();
+        let mut bwe = Bwe::new(start);
+        for i in 0..3u16 {
+            bwe.on_sent(
+                start + Duration::from_millis(i as u64),
+                i,
+                1200,
+                false,
+                None,
+            );
+        }
+        assert_eq!(bwe.fed_seq, Some(-1));
+        bwe.on_sent(start + Duration::from_secs(40 * 60), 3, 1200, false, None);
+        assert_eq!((bwe.fed_seq, bwe.last_seq), (Some(2), Some(3)));
+        assert_eq!(bwe.resets, 0);
     }
 
     #[test]
