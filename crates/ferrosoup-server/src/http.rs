@@ -85,6 +85,7 @@ fn upgrade_socket(
         // client cannot make the server buffer without bound.
         .max_message_size(limit.saturating_mul(4))
         .max_frame_size(limit.saturating_mul(4))
+        .read_buffer_size(READ_BUFFER_SIZE)
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("ws", %remote);
             async move {
@@ -99,6 +100,11 @@ fn upgrade_socket(
             .instrument(span)
         })
 }
+
+/// What a connection reads into at a time. tungstenite zero-fills its read buffer up to this size before each read, so
+/// all of it stays resident for the connection's life: at its default of 128 KiB that was half of a subscribing peer's
+/// memory. Signaling messages are a few KB; a larger frame still gets a buffer of its own size.
+const READ_BUFFER_SIZE: usize = 16 * 1024;
 
 /// One counted connection; released when dropped (also when the upgrade never completes and the callback is dropped).
 struct ConnectionSlot(Arc<AtomicUsize>);

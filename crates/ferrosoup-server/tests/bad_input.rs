@@ -251,3 +251,27 @@ async fn bad_input_keeps_connection() {
     })
     .await;
 }
+
+/// Messages far larger than the connection's 16 KiB read buffer, but within the limit, are read whole and answered, and
+/// the small ones after them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_within_the_limit_are_served() {
+    bounded(async {
+        let limit = 256 * 1024;
+        let server = start_server(limit).await;
+        let b = Subscriber::start(&server.signaling_url(), "room-large", "bob").await;
+        for pad in [20 * 1024, 100 * 1024, limit - 1024, 10] {
+            let caps = b
+                .sig
+                .request(
+                    "getRouterRtpCapabilities",
+                    json!({"pad": "x".repeat(pad)}),
+                    "routerRtpCapabilities",
+                )
+                .await;
+            assert!(caps["codecs"].is_array(), "pad {pad}");
+        }
+        still_serves(&b.sig).await;
+    })
+    .await;
+}
