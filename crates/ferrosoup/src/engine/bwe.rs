@@ -446,6 +446,9 @@ fn new_controller(at: Timestamp, start_bps: u64) -> GoogCcNetworkController {
     // 500 packets) for every packet of every feedback, where libwebrtc stops at the first one in order. At
     // 1 × 1000 pps → 50 subscribers sending transport-cc feedback as browsers do, that scan was 11 % of the worker.
     field_trials.robust_throughput_estimator_settings.enabled = false;
+    // No congestion window: it acts on the data in flight, which we do not report (each packet's is 0), so its
+    // pushback never lowers the target; on by default, it re-derived the target on every sent packet.
+    field_trials.congestion_window.queue_size_ms = 0;
     let config = NetworkControllerConfig {
         field_trials,
         constraints: TargetRateConstraints {
