@@ -102,8 +102,8 @@ fn upgrade_socket(
 }
 
 /// What a connection reads into at a time. tungstenite zero-fills its read buffer up to this size before each read, so
-/// all of it stays resident for the connection's life: at its default of 128 KiB that was half of a subscribing peer's
-/// memory. Signaling messages are a few KB; a larger frame still gets a buffer of its own size.
+/// all of it stays resident for the connection's life: at its default of 128 KiB that was two fifths of a subscribing
+/// peer's memory. Signaling messages are a few KB; a larger frame still gets a buffer of its own size.
 const READ_BUFFER_SIZE: usize = 16 * 1024;
 
 /// One counted connection; released when dropped (also when the upgrade never completes and the callback is dropped).

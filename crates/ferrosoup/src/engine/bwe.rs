@@ -172,6 +172,7 @@ impl Bwe {
         crate::prefetch::line(&self.last_seq);
         crate::prefetch::line(&self.fed_seq);
         crate::prefetch::line(&self.epoch);
+        crate::prefetch::line(&self.last_sent_us);
     }
 
     /// Asks for the history slot of the next sequence number, whose address comes from the counters: call it after
