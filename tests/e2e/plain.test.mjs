@@ -47,6 +47,106 @@ function haveFfmpeg() {
   }
 }
 
+/**
+ * ffmpeg publishes a VP8 test pattern as plain RTP (`pktSize` bytes per packet at most) into `room`; a Chromium
+ * viewer must decode it at ffmpeg's size; closing the transport must close the producer for the viewer.
+ */
+async function ffmpegToChromium(env, room, pktSize) {
+  const ws = await env.ws('/ws');
+  const call = signaler(ws);
+  let ffmpeg;
+  try {
+    await call('join', { roomId: room, peerId: 'ffmpeg', displayName: 'ffmpeg' });
+    // Not comedia and no RTCP mux, the usual ffmpeg set-up: ffmpeg's ports are known in advance.
+    const transport = await call('createPlainTransport', { direction: 'send', comedia: false, rtcpMux: false });
+    assert.equal(transport.tuple.localAddress, '127.0.0.1');
+    assert.ok(transport.rtcpTuple && transport.rtcpTuple.localPort > 0, JSON.stringify(transport));
+    const connected = await call('connectPlainTransport', {
+      transportId: transport.id,
+      ip: '127.0.0.1',
+      port: FFMPEG_RTP_PORT,
+      rtcpPort: FFMPEG_RTCP_PORT,
+    });
+    assert.equal(connected.tuple.remotePort, FFMPEG_RTP_PORT);
+    assert.equal(connected.rtcpTuple.remotePort, FFMPEG_RTCP_PORT);
+    const produced = await call('produce', {
+      transportId: transport.id,
+      kind: 'video',
+      rtpParameters: {
+        codecs: [
+          {
+            mimeType: 'video/VP8',
+            payloadType: PAYLOAD_TYPE,
+            clockRate: 90000,
+            rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+          },
+        ],
+        encodings: [{ ssrc: SSRC }],
+        rtcp: { cname: 'ffmpeg' },
+      },
+      appData: { source: 'camera' },
+    });
+
+    const target =
+      `rtp://127.0.0.1:${transport.tuple.localPort}` +
+      `?rtcpport=${transport.rtcpTuple.localPort}&localrtpport=${FFMPEG_RTP_PORT}` +
+      `&localrtcpport=${FFMPEG_RTCP_PORT}&pkt_size=${pktSize}`;
+    ffmpeg = spawnInNetns(
+      env.ns,
+      FFMPEG,
+      [
+        '-hide_banner', '-nostdin', '-loglevel', 'info', '-re',
+        '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30',
+        '-an', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k',
+        '-g', '30', '-keyint_min', '30', '-pix_fmt', 'yuv420p',
+        '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(SSRC), target,
+      ],
+      { label: 'ffmpeg' },
+    );
+
+    const viewer = await env.open({ room, name: 'viewer', publish: '0' }, 'viewer');
+    await viewer.page.evaluate(() => window.ferrosoup.ready);
+    let last;
+    try {
+      await poll(
+        async () => {
+          last = await viewer.page.evaluate(() => window.ferrosoup.statsList());
+          const video = last.find((c) => c.kind === 'video' && c.producerId === produced.id);
+          return video && video.framesDecoded > 0 && video.videoWidth > 0;
+        },
+        { timeout: 30000, interval: 500, what: "Chromium decoding ffmpeg's VP8" },
+      );
+    } catch (err) {
+      err.message +=
+        `\nviewer stats: ${JSON.stringify(last)}` +
+        `\nserver transport stats: ${JSON.stringify(await call('getTransportStats', { transportId: transport.id }).catch((e) => String(e)))}` +
+        `\nffmpeg output:\n${ffmpeg.lines.slice(-20).join('\n')}`;
+      throw err;
+    }
+    const video = last.find((c) => c.kind === 'video' && c.producerId === produced.id);
+    assert.equal(String(video.mimeType).toLowerCase(), 'video/vp8');
+    assert.equal(video.videoWidth, 320, `decoded at ffmpeg's size: ${JSON.stringify(video)}`);
+
+    const [stats] = await call('getTransportStats', { transportId: transport.id });
+    assert.equal(stats.type, 'plain-rtp-transport');
+    assert.ok(stats.bytesReceived > 0, JSON.stringify(stats));
+
+    // Closing the transport closes its producer for everyone.
+    await call('closeTransport', { transportId: transport.id });
+    await poll(
+      () =>
+        viewer.page.evaluate(
+          (id) => window.ferrosoup.notifications.some((m) => m.type === 'producerClosed' && m.data.producerId === id),
+          produced.id,
+        ),
+      { timeout: 10000, what: 'the viewer hearing producerClosed' },
+    );
+  } finally {
+    if (ffmpeg) await ffmpeg.stop();
+    ws.close();
+  }
+}
+
 describe('plain transport: ffmpeg ↔ ferrosoup ↔ Chromium', () => {
   // Plain transports are off unless the operator allows them.
   const shared = sharedEnv({ serverArgs: ['--workers', '1', '--plain-transports'] });
@@ -57,100 +157,19 @@ describe('plain transport: ffmpeg ↔ ferrosoup ↔ Chromium', () => {
   });
 
   test('Chromium decodes the VP8 test pattern ffmpeg sends to a plain transport', { timeout: 90000 }, async () => {
-    await env.withArtifacts('plain-ffmpeg', async () => {
-      const room = 'e2e-plain';
-      const ws = await env.ws('/ws');
-      const call = signaler(ws);
-      let ffmpeg;
+    await env.withArtifacts('plain-ffmpeg', () => ffmpegToChromium(env, 'e2e-plain', 1200));
+  });
+
+  // The server sends from a socket that never fragments (`worker/sockets.rs`); what is larger than the link's MTU
+  // must leave from one that does. ffmpeg's packets of up to 1400 bytes, with the SRTP tag the copies get, are over
+  // an MTU of 1300: every full packet takes that other way, and the viewer must still decode.
+  test('packets larger than the MTU still reach Chromium, fragmented', { timeout: 90000 }, async () => {
+    await env.withArtifacts('plain-ffmpeg-mtu', async () => {
+      execFileSync('ip', ['-n', env.ns, 'link', 'set', 'lo', 'mtu', '1300']);
       try {
-        await call('join', { roomId: room, peerId: 'ffmpeg', displayName: 'ffmpeg' });
-        // Not comedia and no RTCP mux, the usual ffmpeg set-up: ffmpeg's ports are known in advance.
-        const transport = await call('createPlainTransport', { direction: 'send', comedia: false, rtcpMux: false });
-        assert.equal(transport.tuple.localAddress, '127.0.0.1');
-        assert.ok(transport.rtcpTuple && transport.rtcpTuple.localPort > 0, JSON.stringify(transport));
-        const connected = await call('connectPlainTransport', {
-          transportId: transport.id,
-          ip: '127.0.0.1',
-          port: FFMPEG_RTP_PORT,
-          rtcpPort: FFMPEG_RTCP_PORT,
-        });
-        assert.equal(connected.tuple.remotePort, FFMPEG_RTP_PORT);
-        assert.equal(connected.rtcpTuple.remotePort, FFMPEG_RTCP_PORT);
-        const produced = await call('produce', {
-          transportId: transport.id,
-          kind: 'video',
-          rtpParameters: {
-            codecs: [
-              {
-                mimeType: 'video/VP8',
-                payloadType: PAYLOAD_TYPE,
-                clockRate: 90000,
-                rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-              },
-            ],
-            encodings: [{ ssrc: SSRC }],
-            rtcp: { cname: 'ffmpeg' },
-          },
-          appData: { source: 'camera' },
-        });
-
-        const target =
-          `rtp://127.0.0.1:${transport.tuple.localPort}` +
-          `?rtcpport=${transport.rtcpTuple.localPort}&localrtpport=${FFMPEG_RTP_PORT}` +
-          `&localrtcpport=${FFMPEG_RTCP_PORT}&pkt_size=1200`;
-        ffmpeg = spawnInNetns(
-          env.ns,
-          FFMPEG,
-          [
-            '-hide_banner', '-nostdin', '-loglevel', 'info', '-re',
-            '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30',
-            '-an', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k',
-            '-g', '30', '-keyint_min', '30', '-pix_fmt', 'yuv420p',
-            '-f', 'rtp', '-payload_type', String(PAYLOAD_TYPE), '-ssrc', String(SSRC), target,
-          ],
-          { label: 'ffmpeg' },
-        );
-
-        const viewer = await env.open({ room, name: 'viewer', publish: '0' }, 'viewer');
-        await viewer.page.evaluate(() => window.ferrosoup.ready);
-        let last;
-        try {
-          await poll(
-            async () => {
-              last = await viewer.page.evaluate(() => window.ferrosoup.statsList());
-              const video = last.find((c) => c.kind === 'video' && c.producerId === produced.id);
-              return video && video.framesDecoded > 0 && video.videoWidth > 0;
-            },
-            { timeout: 30000, interval: 500, what: "Chromium decoding ffmpeg's VP8" },
-          );
-        } catch (err) {
-          err.message +=
-            `\nviewer stats: ${JSON.stringify(last)}` +
-            `\nserver transport stats: ${JSON.stringify(await call('getTransportStats', { transportId: transport.id }).catch((e) => String(e)))}` +
-            `\nffmpeg output:\n${ffmpeg.lines.slice(-20).join('\n')}`;
-          throw err;
-        }
-        const video = last.find((c) => c.kind === 'video' && c.producerId === produced.id);
-        assert.equal(String(video.mimeType).toLowerCase(), 'video/vp8');
-        assert.equal(video.videoWidth, 320, `decoded at ffmpeg's size: ${JSON.stringify(video)}`);
-
-        const [stats] = await call('getTransportStats', { transportId: transport.id });
-        assert.equal(stats.type, 'plain-rtp-transport');
-        assert.ok(stats.bytesReceived > 0, JSON.stringify(stats));
-
-        // Closing the transport closes its producer for everyone.
-        await call('closeTransport', { transportId: transport.id });
-        await poll(
-          () =>
-            viewer.page.evaluate(
-              (id) => window.ferrosoup.notifications.some((m) => m.type === 'producerClosed' && m.data.producerId === id),
-              produced.id,
-            ),
-          { timeout: 10000, what: 'the viewer hearing producerClosed' },
-        );
+        await ffmpegToChromium(env, 'e2e-plain-mtu', 1400);
       } finally {
-        if (ffmpeg) await ffmpeg.stop();
-        ws.close();
+        execFileSync('ip', ['-n', env.ns, 'link', 'set', 'lo', 'mtu', '65536']);
       }
     });
   });

@@ -155,6 +155,15 @@ impl Transmitter {
                         return;
                     }
                 }
+                // Larger than the twin lets leave whole (it never fragments: `sockets.rs`): the socket itself may.
+                Err(e) if twin.is_some() && e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                    let one = &pending[0];
+                    match socket.try_send_to(&one.data, one.to) {
+                        Ok(_) => self.record(done..done + 1, latency),
+                        Err(e) => tracing::trace!("send to {} failed: {e}", one.to),
+                    }
+                    done += 1;
+                }
                 Err(e) => {
                     // sendmmsg fails only when its first datagram fails: drop that one and go on with the rest.
                     tracing::trace!("send to {} failed: {e}", pending[0].to);
