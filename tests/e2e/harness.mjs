@@ -15,7 +15,7 @@
 
 import * as nodeTest from 'node:test';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -254,6 +254,15 @@ export function spawnInNetns(ns, cmd, args, { env = process.env, label = cmd } =
       return exitInfo;
     },
     log: () => lines.join('\n'),
+    /**
+     * CPU seconds (user + system) the process has used so far, from /proc. `ip netns exec` and `setpriv` exec into
+     * the command, so the child's pid is the command's.
+     */
+    cpuSeconds() {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      // Fields 14 and 15 of stat(5) (utime, stime), counted from the state (field 3), in clock ticks (USER_HZ: 100 on Linux).
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     /** Resolves with the first line (already seen or future) matching `re`. */
     waitForLine(re, timeout = 20000) {
       const seen = lines.find((l) => re.test(l));

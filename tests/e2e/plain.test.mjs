@@ -141,6 +141,13 @@ async function ffmpegToChromium(env, room, pktSize) {
         ),
       { timeout: 10000, what: 'the viewer hearing producerClosed' },
     );
+
+    // The viewer's transport has no consumer left, so its bandwidth estimator's timers must go quiet: they once
+    // stayed due, and the worker spun at a full core until the viewer left.
+    const before = env.server.cpuSeconds();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const used = env.server.cpuSeconds() - before;
+    assert.ok(used < 0.5, `the server used ${used.toFixed(2)} s of CPU in 2 s with nothing to forward`);
   } finally {
     if (ffmpeg) await ffmpeg.stop();
     ws.close();

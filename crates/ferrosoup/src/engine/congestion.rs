@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::allocation::{allocate, Claim, LayerOption};
 use super::bwe::{Bwe, PROBE_PADDING, PROBE_TICK};
 use super::layers::Layers;
-use super::transport::TransportKey;
+use super::transport::{TransportKey, TransportState};
 use super::{ConsumerKey, Engine};
 use crate::rtp_parameters::MediaKind;
 
@@ -30,55 +30,61 @@ pub(super) fn ensure_bwe(engine: &mut Engine, now: Instant, tkey: TransportKey) 
     }
 }
 
-pub(super) fn poll_timeout(engine: &Engine) -> Option<Instant> {
-    let mut earliest: Option<Instant> = None;
-    for t in engine.transports.values() {
-        let due = [
-            t.bwe.as_ref().map(|b| b.poll_timeout()),
-            t.probe_next,
-            t.last_allocation.map(|(at, _)| at + ALLOCATION_INTERVAL),
-        ];
-        for at in due.into_iter().flatten() {
-            earliest = Some(earliest.map_or(at, |e| e.min(at)));
-        }
+/// When the transport's estimator, probes or layer allocation next need it. Nothing while it has no consumers: its
+/// timers then stay unhandled (`handle_timeout`), and a deadline left in the past would wake the worker for ever.
+/// A moved estimate makes the allocation due at once (`now`).
+pub(super) fn deadline(t: &TransportState, now: Instant) -> Option<Instant> {
+    if t.consumers.is_empty() {
+        return None;
     }
-    earliest
+    let allocation = match t.last_allocation {
+        None => now,
+        Some((at, last)) if moved(available_bitrate(t), last) => now.min(at + ALLOCATION_INTERVAL),
+        Some((at, _)) => at + ALLOCATION_INTERVAL,
+    };
+    [t.bwe.as_ref().map(|b| b.poll_timeout()), t.probe_next]
+        .into_iter()
+        .flatten()
+        .fold(allocation, Instant::min)
+        .into()
 }
 
-pub(super) fn handle_timeout(engine: &mut Engine, now: Instant) {
-    let keys: Vec<TransportKey> = engine.transports.keys().collect();
-    for tkey in keys {
-        let Some(t) = engine.transports.get_mut(tkey) else {
-            continue;
-        };
-        if t.consumers.is_empty() {
-            continue;
+/// The transport's estimator, allocation and probes, each when due.
+pub(super) fn handle_timeout(engine: &mut Engine, now: Instant, tkey: TransportKey) {
+    let Some(t) = engine.transports.get_mut(tkey) else {
+        return;
+    };
+    if t.consumers.is_empty() {
+        return;
+    }
+    if let Some(bwe) = t.bwe.as_mut() {
+        bwe.handle_timeout(now);
+    }
+    let available = available_bitrate(t);
+    let due = match t.last_allocation {
+        None => true,
+        Some((at, last)) => {
+            now.saturating_duration_since(at) >= ALLOCATION_INTERVAL || moved(available, last)
         }
-        if let Some(bwe) = t.bwe.as_mut() {
-            bwe.handle_timeout(now);
-        }
-        let available = available_bitrate(t);
-        let due = match t.last_allocation {
-            None => true,
-            Some((at, last)) => {
-                now.saturating_duration_since(at) >= ALLOCATION_INTERVAL
-                    || available.abs_diff(last) > last / 6
-            }
-        };
-        if due {
-            allocate_transport(engine, now, tkey);
-        }
-        if engine
-            .transports
-            .get(tkey)
-            .is_some_and(|t| t.probe_next.is_some_and(|at| at <= now))
-        {
-            send_probes(engine, now, tkey);
-        }
+    };
+    if due {
+        allocate_transport(engine, now, tkey);
+    }
+    if engine
+        .transports
+        .get(tkey)
+        .is_some_and(|t| t.probe_next.is_some_and(|at| at <= now))
+    {
+        send_probes(engine, now, tkey);
     }
 }
 
-fn available_bitrate(t: &super::transport::TransportState) -> u64 {
+/// Whether the estimate moved enough since the last allocation to allocate again before the interval is up.
+fn moved(available: u64, last: u64) -> bool {
+    available.abs_diff(last) > last / 6
+}
+
+fn available_bitrate(t: &TransportState) -> u64 {
     match (&t.bwe, t.remb_bitrate) {
         (Some(bwe), _) => bwe.available_bitrate(),
         (None, Some(remb)) => remb,

@@ -272,14 +272,17 @@ impl Harness {
     /// Lets `ms` milliseconds pass and runs every timer that came due.
     pub fn advance(&mut self, ms: u64) {
         self.now += Duration::from_millis(ms);
-        // Timers re-arm relative to `now`, so a bounded number of rounds catches up with any step.
+        // Timers re-arm relative to `now`, so a bounded number of rounds catches up with any step; one still due
+        // after them would keep the worker awake for ever.
         for _ in 0..16 {
             match self.engine.poll_timeout() {
                 Some(t) if t <= self.now => self.engine.handle_timeout(self.now),
-                _ => break,
+                _ => return,
             }
             self.drain();
         }
+        let due = self.engine.poll_timeout();
+        assert!(due.is_none_or(|at| at > self.now), "a timer stays due: the worker would spin");
     }
 
     fn address(&self, from: Sender) -> SocketAddr {
@@ -624,6 +627,27 @@ mod tests {
         crate::engine::rtcp::refresh_host_rtts(&mut h.engine);
         let publisher = h.transport_of(Sender::Publisher).and_then(|t| t.host_rtt);
         assert_eq!(publisher, Some(rtt), "same client IP: the sibling's RTT");
+    }
+
+    /// Once a receiving transport's last consumer is gone, its estimator's timers must not stay due: a deadline in the
+    /// past would wake the worker again at once, for ever.
+    #[test]
+    fn a_transport_without_consumers_leaves_no_timer_due() {
+        let mut h = Harness::new().expect("harness");
+        h.advance(1100);
+        let consumers: Vec<ConsumerId> = h.engine.consumer_ids.keys().copied().collect();
+        assert_eq!(consumers.len(), 2);
+        for id in consumers {
+            h.engine
+                .handle_command(h.now, Command::CloseConsumer { id });
+        }
+        h.advance(1100);
+        let due = h.engine.poll_timeout();
+        assert!(
+            due.is_none_or(|at| at > h.now),
+            "a timer is still due {:?} after handling it",
+            h.now - due.unwrap_or(h.now)
+        );
     }
 
     #[test]

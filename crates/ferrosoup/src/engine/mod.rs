@@ -30,6 +30,7 @@ mod retransmit;
 mod rtcp;
 mod score;
 mod stats;
+mod timers;
 mod transport;
 
 pub use counters::DropCounters;
@@ -123,13 +124,11 @@ pub(crate) struct Engine {
     plain_sockets: Vec<plain::PlainSlot>,
     /// Slots the driver puts newly bound plain sockets into, in the order it adopts them.
     adopted_sockets: std::collections::VecDeque<usize>,
-    /// Transports whose ICE or DTLS timer is due, gathered by each `handle_timeout` (kept to reuse its allocation).
+    /// Transports whose timers are due, gathered by each `handle_timeout` (kept to reuse its allocation).
     due: Vec<TransportKey>,
-    /// The earliest of the transports' own timers (ICE, DTLS, estimator, allocation, probes) as `poll_timeout` last
-    /// found it; `None` once an input may have moved one. Finding it visits every transport, which costs more than
-    /// forwarding a packet to some of them; and forwarding RTP moves none of these timers (they change only on
-    /// STUN, DTLS and RTCP input, commands and timeouts), so a run of media packets reuses it.
-    transport_timers: Option<Option<Instant>>,
+    /// The transports' own timers (ICE, DTLS, estimator, probes, allocation), earliest first (`timers.rs`). Forwarding
+    /// RTP moves none of them; STUN, DTLS and RTCP input re-arm their transport's, commands every transport's.
+    timers: timers::TimerQueue,
 }
 
 impl Engine {
@@ -157,13 +156,15 @@ impl Engine {
             plain_sockets: Vec::new(),
             adopted_sockets: std::collections::VecDeque::new(),
             due: Vec::new(),
-            transport_timers: None,
+            timers: timers::TimerQueue::default(),
         }
     }
 
     pub fn handle_command(&mut self, now: Instant, command: Command) {
-        self.transport_timers = None;
         control::handle(self, now, command);
+        self.schedule_all(now);
+        #[cfg(any(test, debug_assertions))]
+        self.check_timers_armed(now);
     }
 
     pub fn poll_transmit(&mut self) -> Option<Datagram> {
@@ -195,21 +196,7 @@ impl Engine {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let transports = match self.transport_timers {
-            Some(cached) => {
-                debug_assert_eq!(
-                    cached,
-                    self.earliest_transport_timer(),
-                    "an input moved a transport's timer without dropping the cached deadline"
-                );
-                cached
-            }
-            None => {
-                let at = self.earliest_transport_timer();
-                self.transport_timers = Some(at);
-                at
-            }
-        };
+        let transports = self.next_transport_timer();
         if let Some(at) = transports {
             earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
@@ -220,49 +207,31 @@ impl Engine {
         earliest
     }
 
-    /// The earliest of every transport's own timers (see `transport_timers`).
-    fn earliest_transport_timer(&mut self) -> Option<Instant> {
-        let mut earliest = congestion::poll_timeout(self);
-        for t in self.transports.values_mut() {
-            for candidate in [t.ice.poll_timeout(), t.dtls.poll_timeout()]
-                .into_iter()
-                .flatten()
-            {
-                earliest = Some(earliest.map_or(candidate, |e| e.min(candidate)));
-            }
-        }
-        earliest
-    }
-
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.transport_timers = None;
-        // Only transports whose own timers are due: every transport's estimator has a 25 ms timer of its own, so with
-        // n transports this runs ~40n times a second, and visiting all n each time grew as n².
         let mut due = std::mem::take(&mut self.due);
         due.clear();
-        due.extend(self.transports.iter_mut().filter_map(|(key, t)| {
-            // An ICE agent with no deadline has never been given the time: it starts on its first timeout.
-            let ice = t.ice.poll_timeout().is_none_or(|at| at <= now);
-            (ice || t.dtls.timer_due(now)).then_some(key)
-        }));
+        self.take_due_transports(now, &mut due);
         for &key in &due {
             let Some(t) = self.transports.get_mut(key) else {
                 continue;
             };
-            t.ice.handle_timeout(now);
-            let selected = t.selected;
-            let outbox = &mut self.outbox;
-            let event = t.dtls.handle_timeout(now, &mut |p| {
-                if let Some((socket, to)) = selected {
-                    outbox.push_copy(socket, to, p);
+            // An ICE agent with no deadline has never been given the time: it starts on its first timeout.
+            if t.ice.poll_timeout().is_none_or(|at| at <= now) || t.dtls.timer_due(now) {
+                t.ice.handle_timeout(now);
+                let selected = t.selected;
+                let outbox = &mut self.outbox;
+                let event = t.dtls.handle_timeout(now, &mut |p| {
+                    if let Some((socket, to)) = selected {
+                        outbox.push_copy(socket, to, p);
+                    }
+                });
+                self.after_ice(key);
+                if let Some(event) = event {
+                    self.on_dtls_event(now, key, event);
                 }
-            });
-            self.after_ice(key);
-            if let Some(event) = event {
-                self.on_dtls_event(now, key, event);
             }
+            congestion::handle_timeout(self, now, key);
         }
-        self.due = due;
         if self.next_feedback.is_some_and(|t| t <= now) {
             self.next_feedback =
                 rtcp::send_transport_feedback(self, now).then_some(now + NACK_INTERVAL);
@@ -273,11 +242,16 @@ impl Engine {
             score::update(self, now);
             self.next_report = Some(now + REPORT_INTERVAL);
         }
-        congestion::handle_timeout(self, now);
         if self.next_demand.is_none_or(|t| t <= now) {
             demand::update(self, now);
             self.next_demand = Some(now + DEMAND_INTERVAL);
         }
+        for &key in &due {
+            self.schedule(now, key);
+        }
+        self.due = due;
+        #[cfg(any(test, debug_assertions))]
+        self.check_timers_armed(now);
     }
 
     pub fn dump(&self) -> WorkerDump {
@@ -294,7 +268,6 @@ impl Engine {
 
     /// Closes everything (the worker is stopping).
     pub fn close(&mut self, now: Instant) {
-        self.transport_timers = None;
         let ids: Vec<RouterId> = self.routers.keys().copied().collect();
         for id in ids {
             control::close_router(self, now, id);
@@ -311,7 +284,6 @@ impl Engine {
         srtp_in: crate::srtp::SrtpContext,
         srtp_out: crate::srtp::SrtpContext,
     ) -> bool {
-        self.transport_timers = None;
         let Some(&key) = self.transport_ids.get(&id) else {
             return false;
         };

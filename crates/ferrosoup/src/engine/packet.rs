@@ -39,19 +39,26 @@ impl Engine {
         buf: &mut [u8],
     ) {
         let class = classify_packet(buf);
-        if class != PacketClass::Rtp {
-            self.transport_timers = None;
-        }
         if socket >= self.candidates.len() {
-            return self.on_plain_datagram(now, socket, from, buf, class);
+            self.on_plain_datagram(now, socket, from, buf, class);
+        } else {
+            match class {
+                PacketClass::Stun => self.on_stun(now, socket, from, buf),
+                PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
+                PacketClass::Rtp => self.on_rtp(now, socket, from, buf),
+                PacketClass::Rtcp => self.on_rtcp(now, socket, from, buf),
+                PacketClass::Unknown => self.dropped.unclassified += 1,
+            }
         }
-        match class {
-            PacketClass::Stun => self.on_stun(now, socket, from, buf),
-            PacketClass::Dtls => self.on_dtls(now, socket, from, buf),
-            PacketClass::Rtp => self.on_rtp(now, socket, from, buf),
-            PacketClass::Rtcp => self.on_rtcp(now, socket, from, buf),
-            PacketClass::Unknown => self.dropped.unclassified += 1,
+        // RTP moves no transport's timer. DTLS and RTCP move only those of the transport they came from (STUN:
+        // `on_stun`); from an address no transport knows, they were dropped.
+        if matches!(class, PacketClass::Dtls | PacketClass::Rtcp) {
+            if let Some(&key) = self.by_remote.get(&(socket, from)) {
+                self.schedule(now, key);
+            }
         }
+        #[cfg(any(test, debug_assertions))]
+        self.check_timers_armed(now);
     }
 
     fn on_stun(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &[u8]) {
@@ -81,6 +88,7 @@ impl Engine {
         if !t.ice.handle_stun(now, local, from, message) {
             self.dropped.stun_rejected += 1;
             self.after_ice(key);
+            self.schedule(now, key);
             return;
         }
         let tuple = (socket, from);
@@ -99,6 +107,7 @@ impl Engine {
         if first_path {
             self.start_pending_dtls(now, key);
         }
+        self.schedule(now, key);
     }
 
     fn on_dtls(&mut self, now: Instant, socket: usize, from: SocketAddr, buf: &[u8]) {

@@ -185,9 +185,7 @@ impl Engine {
     /// Handles a message from another worker's end of a pipe. Messages for producers that have closed meanwhile are
     /// dropped (keys are versioned, so a stale one never reaches a newer producer).
     pub fn handle_pipe(&mut self, now: Instant, message: PipeMessage) {
-        if !matches!(message, PipeMessage::Rtp { .. }) {
-            self.transport_timers = None;
-        }
+        let control = !matches!(message, PipeMessage::Rtp { .. });
         match message {
             PipeMessage::Rtp {
                 producer, mut data, ..
@@ -230,6 +228,12 @@ impl Engine {
                 }
             }
         }
+        // Control messages reach producers and so their consumers' transports, anywhere in the worker.
+        if control {
+            self.schedule_all(now);
+        }
+        #[cfg(any(test, debug_assertions))]
+        self.check_timers_armed(now);
     }
 }
 

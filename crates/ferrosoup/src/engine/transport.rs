@@ -87,6 +87,8 @@ pub(crate) struct TransportState {
     pub twcc_ext: u8,
     /// Set for a plain transport (no ICE, no DTLS: its ICE agent and DTLS session stay idle).
     pub plain: Option<Box<super::plain::PlainState>>,
+    /// When this transport's entry in the engine's timer queue is due; `None` while it has none (`timers.rs`).
+    pub timer: Option<std::time::Instant>,
 }
 
 impl TransportState {
@@ -128,6 +130,7 @@ impl TransportState {
             twcc: crate::rtp::TwccRecorder::new(),
             twcc_ext: 0,
             plain: None,
+            timer: None,
         }
     }
 
