@@ -4,6 +4,7 @@
 #   scripts/test.sh              everything
 #   SKIP_E2E=1 scripts/test.sh   Rust only
 #   FUZZ=1 scripts/test.sh       also the fuzz smoke run (always on in CI)
+#   LINT=1 scripts/test.sh       also clippy with warnings as errors (always on in CI; rustfmt is always checked)
 #   E2E_ONLY=1 scripts/test.sh   e2e only (expects target/ci/ferrosoup or target/release/ferrosoup, or FERROSOUP_BIN)
 #
 # Builds and tests use the `ci` profile: release optimisation without LTO (see Cargo.toml), so that the ~15 test
@@ -43,6 +44,18 @@ if [ -z "${E2E_ONLY:-}" ]; then
 
   stage "cargo test --profile ci (server and library)"
   cargo test --profile ci --workspace --exclude tauri-plugin-ferrosoup
+
+  # Style: rustfmt always (seconds); clippy with warnings as errors in CI, locally with LINT=1 (a check build).
+  if cargo fmt --version >/dev/null 2>&1; then
+    stage "cargo fmt --check"
+    cargo fmt --all -- --check || die "not formatted: run cargo fmt --all"
+  elif [ -n "${CI:-}" ]; then
+    die "rustfmt is missing (rustup component add rustfmt)"
+  fi
+  if [ -n "${CI:-}" ] || [ -n "${LINT:-}" ]; then
+    stage "cargo clippy -D warnings (server and library)"
+    cargo clippy --profile ci --workspace --exclude tauri-plugin-ferrosoup --all-targets -- -D warnings
+  fi
 
   # Fuzz smoke: each cargo-fuzz target briefly (longer runs: docs/fuzzing.md). In CI always; locally with FUZZ=1.
   if [ -n "${CI:-}" ] || [ -n "${FUZZ:-}" ]; then

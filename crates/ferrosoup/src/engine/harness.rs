@@ -282,7 +282,10 @@ impl Harness {
             self.drain();
         }
         let due = self.engine.poll_timeout();
-        assert!(due.is_none_or(|at| at > self.now), "a timer stays due: the worker would spin");
+        assert!(
+            due.is_none_or(|at| at > self.now),
+            "a timer stays due: the worker would spin"
+        );
     }
 
     fn address(&self, from: Sender) -> SocketAddr {
