@@ -151,7 +151,7 @@ fn bind_with_twin(
         let twin = new_socket(at).and_then(|twin| {
             set_reuse_port(&twin)?;
             twin.bind(&at.into())?;
-            skip_path_mtu(&twin, at);
+            never_fragment(&twin, at);
             Ok(twin)
         });
         return Ok(match twin {
@@ -180,22 +180,24 @@ fn set_reuse_port(socket: &Socket) -> std::io::Result<()> {
     setsockopt(socket, libc::SO_REUSEPORT, &(1 as libc::c_int))
 }
 
-/// Has the kernel send the twin's IPv4 datagrams with Don't Fragment set and the device's MTU as the limit
-/// (`IP_PMTUDISC_PROBE`), instead of its default (`IP_PMTUDISC_WANT`), which looks up the route's path MTU for every
-/// datagram and, since it may still fragment, draws each one's IP ID from the kernel's shared hashed counters. With
-/// DF set the ID is 0, as RFC 6864 allows for atomic datagrams. That is ~0.5 point of a core at 50k datagrams/s
-/// (docs/performance.md). A datagram larger than the
-/// device's MTU is refused (`EMSGSIZE`) rather than fragmented; the transmitter then sends it from the socket itself,
-/// which keeps the default (`transmit.rs`). Best effort: without it the twin sends as the socket would.
+/// Has the kernel never fragment the twin's IPv4 datagrams (`IP_PMTUDISC_DO`) instead of its default
+/// (`IP_PMTUDISC_WANT`). Under the default a datagram may still be fragmented, so the kernel draws each one's IP ID
+/// from its shared hashed counters; never fragmented, a datagram's ID is 0, as RFC 6864 allows for atomic datagrams.
+/// At 50k datagrams/s that was ~0.3 point of a core (docs/performance.md). A datagram larger than the path MTU the
+/// kernel knows is refused (`EMSGSIZE`) rather than fragmented, and the transmitter sends it from the socket itself,
+/// which keeps the default (`transmit.rs`). So a path whose MTU shrinks (an ICMP "fragmentation needed" teaches the
+/// kernel, for every socket) still gets every datagram, as it would from mediasoup. `IP_PMTUDISC_PROBE`, which also
+/// skips the path-MTU lookup and saved twice as much, was tried first: it ignores what the kernel learnt, so larger
+/// datagrams to such a path would be lost for good. Best effort: without it the twin sends as the socket would.
 #[cfg(target_os = "linux")]
-fn skip_path_mtu(twin: &Socket, at: SocketAddr) {
+fn never_fragment(twin: &Socket, at: SocketAddr) {
     if !at.is_ipv4() {
         // IPv6 datagrams carry no ID outside fragments: nothing measured to gain.
         return;
     }
-    let probe: libc::c_int = libc::IP_PMTUDISC_PROBE;
-    if let Err(e) = setsockopt_at(twin, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &probe) {
-        tracing::debug!("send twin of {at} keeps path MTU discovery: {e}");
+    let never: libc::c_int = libc::IP_PMTUDISC_DO;
+    if let Err(e) = setsockopt_at(twin, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, &never) {
+        tracing::debug!("send twin of {at} may fragment: {e}");
     }
 }
 
@@ -360,12 +362,12 @@ mod tests {
     }
 
     #[test]
-    fn only_the_twin_leaves_path_mtu_discovery_out() {
+    fn only_the_twin_never_fragments() {
         let (socket, twin) = bind_with_twin(loopback(0)).expect("bind");
         let twin = twin.expect("a twin on Linux");
-        assert_eq!(path_mtu_discovery(&twin), libc::IP_PMTUDISC_PROBE);
+        assert_eq!(path_mtu_discovery(&twin), libc::IP_PMTUDISC_DO);
         // The socket the worker reads keeps the kernel's default: it sends what is too large for the twin.
-        assert_ne!(path_mtu_discovery(&socket), libc::IP_PMTUDISC_PROBE);
+        assert_ne!(path_mtu_discovery(&socket), libc::IP_PMTUDISC_DO);
     }
 
     #[test]
