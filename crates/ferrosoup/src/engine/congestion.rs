@@ -30,22 +30,17 @@ pub(super) fn ensure_bwe(engine: &mut Engine, now: Instant, tkey: TransportKey) 
     }
 }
 
-/// When the transport's estimator, probes or layer allocation next need it. Nothing while it has no consumers: its
-/// timers then stay unhandled (`handle_timeout`), and a deadline left in the past would wake the worker for ever.
-/// A moved estimate makes the allocation due at once (`now`).
+/// When the transport's estimator, probes or layer allocation next need [`handle_timeout`]. Nothing while it has no
+/// consumers: they are what all three serve, and `handle_timeout` skips such a transport, so a deadline counted for it
+/// would stay in the past and wake the worker for ever.
 pub(super) fn deadline(t: &TransportState, now: Instant) -> Option<Instant> {
     if t.consumers.is_empty() {
         return None;
     }
-    let allocation = match t.last_allocation {
-        None => now,
-        Some((at, last)) if moved(available_bitrate(t), last) => now.min(at + ALLOCATION_INTERVAL),
-        Some((at, _)) => at + ALLOCATION_INTERVAL,
-    };
     [t.bwe.as_ref().map(|b| b.poll_timeout()), t.probe_next]
         .into_iter()
         .flatten()
-        .fold(allocation, Instant::min)
+        .fold(allocation_due(t, now), Instant::min)
         .into()
 }
 
@@ -60,14 +55,7 @@ pub(super) fn handle_timeout(engine: &mut Engine, now: Instant, tkey: TransportK
     if let Some(bwe) = t.bwe.as_mut() {
         bwe.handle_timeout(now);
     }
-    let available = available_bitrate(t);
-    let due = match t.last_allocation {
-        None => true,
-        Some((at, last)) => {
-            now.saturating_duration_since(at) >= ALLOCATION_INTERVAL || moved(available, last)
-        }
-    };
-    if due {
+    if allocation_due(t, now) <= now {
         allocate_transport(engine, now, tkey);
     }
     if engine
@@ -79,9 +67,16 @@ pub(super) fn handle_timeout(engine: &mut Engine, now: Instant, tkey: TransportK
     }
 }
 
-/// Whether the estimate moved enough since the last allocation to allocate again before the interval is up.
-fn moved(available: u64, last: u64) -> bool {
-    available.abs_diff(last) > last / 6
+/// When the consumers' layers are next allocated: a second after the last allocation, or at once (`now`) before the
+/// first or once the estimate has moved by more than a sixth since.
+fn allocation_due(t: &TransportState, now: Instant) -> Instant {
+    match t.last_allocation {
+        None => now,
+        Some((at, last)) if available_bitrate(t).abs_diff(last) > last / 6 => {
+            now.min(at + ALLOCATION_INTERVAL)
+        }
+        Some((at, _)) => at + ALLOCATION_INTERVAL,
+    }
 }
 
 fn available_bitrate(t: &TransportState) -> u64 {

@@ -215,8 +215,7 @@ impl Engine {
             let Some(t) = self.transports.get_mut(key) else {
                 continue;
             };
-            // An ICE agent with no deadline has never been given the time: it starts on its first timeout.
-            if t.ice.poll_timeout().is_none_or(|at| at <= now) || t.dtls.timer_due(now) {
+            if timers::ice_deadline(t, now) <= now || t.dtls.timer_due(now) {
                 t.ice.handle_timeout(now);
                 let selected = t.selected;
                 let outbox = &mut self.outbox;

@@ -58,8 +58,12 @@ impl TimerQueue {
         }
     }
 
-    fn push(&mut self, at: Instant, key: TransportKey) {
-        self.heap.push(Reverse((at, key)));
+    /// Gives `t` an entry for its earliest deadline if that is earlier than the entry it has.
+    fn arm(&mut self, now: Instant, key: TransportKey, t: &mut TransportState) {
+        if let Some(at) = deadline(t, now).filter(|&at| t.timer.is_none_or(|armed| at < armed)) {
+            t.timer = Some(at);
+            self.heap.push(Reverse((at, key)));
+        }
     }
 
     /// Stale entries leave only when they reach the top, so inputs that keep moving deadlines earlier could pile them
@@ -83,43 +87,37 @@ fn is_live(
     transports.get(key).is_some_and(|t| t.timer == Some(at))
 }
 
-/// When the transport next needs `handle_timeout`. An ICE agent that has never been given the time has no deadline
-/// yet: it gets its first timeout at once.
+/// When the transport next needs `handle_timeout`.
 fn deadline(t: &mut TransportState, now: Instant) -> Option<Instant> {
-    let ice = t.ice.poll_timeout().unwrap_or(now);
     [t.dtls.poll_timeout(), congestion::deadline(t, now)]
         .into_iter()
         .flatten()
-        .fold(ice, Instant::min)
+        .fold(ice_deadline(t, now), Instant::min)
         .into()
+}
+
+/// When the transport's ICE agent next needs the time. One that has never been given it has no deadline yet: it gets
+/// its first timeout at once.
+pub(super) fn ice_deadline(t: &mut TransportState, now: Instant) -> Instant {
+    t.ice.poll_timeout().unwrap_or(now)
 }
 
 impl Engine {
     /// Arms the transport's timer for its earliest deadline, if that is earlier than the one it has. Call it after
     /// any input that may have moved one of its timers earlier.
     pub(super) fn schedule(&mut self, now: Instant, key: TransportKey) {
-        let Some(t) = self.transports.get_mut(key) else {
-            return;
-        };
-        let Some(at) = deadline(t, now) else {
-            return;
-        };
-        if t.timer.is_none_or(|armed| at < armed) {
-            t.timer = Some(at);
-            self.timers.push(at, key);
+        if let Some(t) = self.transports.get_mut(key) {
+            self.timers.arm(now, key, t);
             self.timers.compact(&self.transports);
         }
     }
 
     /// [`Engine::schedule`] for every transport: after inputs that may reach any of them (commands, pipe control).
     pub(super) fn schedule_all(&mut self, now: Instant) {
-        let mut keys = std::mem::take(&mut self.due);
-        keys.clear();
-        keys.extend(self.transports.keys());
-        for &key in &keys {
-            self.schedule(now, key);
+        for (key, t) in self.transports.iter_mut() {
+            self.timers.arm(now, key, t);
         }
-        self.due = keys;
+        self.timers.compact(&self.transports);
     }
 
     /// The earliest transport deadline.
