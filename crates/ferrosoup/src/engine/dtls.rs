@@ -132,9 +132,10 @@ impl DtlsSession {
         }
     }
 
-    /// Whether [`Self::handle_timeout`] at `now` has anything to do.
+    /// Whether [`Self::handle_timeout`] at `now` has anything to do: the deadline the timer queue arms is due. One rule
+    /// for both, so that a deadline armed can never be one the handler ignores (the worker would spin).
     pub fn timer_due(&self, now: Instant) -> bool {
-        self.dtls.is_some() && self.timeout.is_some_and(|t| t <= now)
+        self.poll_timeout().is_some_and(|t| t <= now)
     }
 
     pub fn handle_timeout(
